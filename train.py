@@ -24,6 +24,9 @@ DEFAULTS = TrainConfig()  # the CLI's defaults are the library's
 @click.option("--extra", multiple=True, type=click.Path(),
               help="More training data (repeatable): a class-folder set such as datasets/drawn, "
                    "or pen data in UNIPEN text format.")
+@click.option("--extra-repeat", type=click.IntRange(1), default=3,
+              help="Copies of each --extra sample in training: pen digits drawn anew at random "
+                   "sizes and brushes, images repeated (each copy augmented anew).")
 @click.option("--init-from", type=click.Path(dir_okay=False, path_type=Path),
               help="Fine-tune this model instead of starting from scratch.")
 @click.option("--arch", type=click.Choice(["cnn", "small"]), default=DEFAULTS.arch,
@@ -49,7 +52,7 @@ DEFAULTS = TrainConfig()  # the CLI's defaults are the library's
               help="float16 compute on a GPU (ignored on the CPU).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
               help="Where the best model goes; history.csv, curves.png and the card go beside it.")
-def main(data, extra, init_from, arch, epochs, batch_size, learning_rate, patience,
+def main(data, extra, extra_repeat, init_from, arch, epochs, batch_size, learning_rate, patience,
          validation_split, augment, dropout, seed, limit, mixed_precision, out):
     """Train a digit reader; EarlyStopping and ModelCheckpoint keep the best epoch in --out."""
     from digitboard.data import load_data, load_extra
@@ -59,16 +62,25 @@ def main(data, extra, init_from, arch, epochs, batch_size, learning_rate, patien
                          validation_split=validation_split, augment=augment, dropout=dropout,
                          seed=seed, mixed_precision=mixed_precision)
     try:
+        if out.suffix != ".keras":  # ModelCheckpoint saves whole models only as .keras
+            raise UserError(f"--out {out}: the model file must end in .keras")
         if init_from is not None and not init_from.is_file():
             raise UserError(f"--init-from {init_from}: no such file")
         dataset = load_data(data, echo=click.echo)
         if limit is not None:
             dataset.x_train, dataset.y_train = subset(dataset.x_train, dataset.y_train, limit, seed)
+        groups = [np.arange(len(dataset.x_train))]
         for path in extra:
-            x_extra, y_extra = load_extra(Path(path), dataset.class_names, echo=click.echo)
-            click.echo(f"extra: {len(x_extra)} images from {path}")
+            x_extra, y_extra, extra_groups = load_extra(Path(path), dataset.class_names, extra_repeat,
+                                                        seed, echo=click.echo)
+            if x_extra.shape[1:] != dataset.x_train.shape[1:]:
+                raise UserError(f"--extra {path}: images are {x_extra.shape[1:]}, "
+                                f"but the data's are {dataset.x_train.shape[1:]}")
+            click.echo(f"extra: {len(x_extra)} images from {path} ({extra_repeat} per sample)")
+            groups.append(extra_groups + sum(len(g) for g in groups))
             dataset.x_train = np.concatenate([dataset.x_train, x_extra])
             dataset.y_train = np.concatenate([dataset.y_train, y_extra])
+        dataset.groups = np.concatenate(groups)
         card = train(dataset, config, out, init_from=init_from, extra_sources=list(extra),
                      command=command_line(), echo=click.echo)
     except UserError as err:

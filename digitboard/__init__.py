@@ -2,7 +2,12 @@
 
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the CLIs
+from .quiet import quiet_stderr
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+with quiet_stderr():
+    import keras  # noqa: F401
+    import tensorflow  # noqa: F401
 
 from .recognizer import Reading, Recognizer  # noqa: E402
 

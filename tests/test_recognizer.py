@@ -1,0 +1,136 @@
+"""Recognizer: loading models, reading canvases, and never crashing on odd input."""
+
+import cv2
+import keras
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from digitboard import Recognizer
+from digitboard.errors import UserError
+from digitboard.paths import DEFAULT_MODEL
+
+
+@pytest.fixture(scope="module")
+def recognizer(tiny_model):
+    return Recognizer.load(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    if not DEFAULT_MODEL.exists():
+        pytest.skip("no shipped model yet")
+    return Recognizer.load()
+
+
+@pytest.fixture(scope="module")
+def mnist_digits(mnist):
+    return mnist.x_test[:50], mnist.y_test[:50].tolist()
+
+
+def paste(canvas: np.ndarray, digit: np.ndarray, x: int, y: int, size: int) -> None:
+    canvas[y:y + size, x:x + size] = cv2.resize(digit, (size, size), interpolation=cv2.INTER_LINEAR)
+
+
+class TestLoad:
+    def test_missing_file(self, tmp_path):
+        with pytest.raises(UserError, match="no model at .*train.py"):
+            Recognizer.load(tmp_path / "nope.keras")
+
+    def test_corrupt_file(self, tmp_path):
+        bad = tmp_path / "bad.keras"
+        bad.write_bytes(b"not a zip at all")
+        with pytest.raises(UserError, match="cannot load the model"):
+            Recognizer.load(bad)
+
+    @pytest.mark.parametrize("input_shape, outputs", [((32, 32, 1), 10), ((28, 28, 3), 10), ((28, 28, 1), 4)])
+    def test_wrong_shapes(self, tmp_path, input_shape, outputs):
+        model = keras.Sequential([keras.Input(input_shape), keras.layers.Flatten(),
+                                  keras.layers.Dense(outputs, activation="softmax")])
+        path = tmp_path / "wrong.keras"
+        model.save(path)
+        with pytest.raises(UserError, match=r"a digit reader takes \(28, 28, 1\)"):
+            Recognizer.load(path)
+
+    def test_logits_model_and_legacy_h5(self, tmp_path, tiny_model):
+        trained = keras.models.load_model(tiny_model)
+        logits = keras.Sequential([keras.Input((28, 28, 1)), *trained.layers[:-1],
+                                   keras.layers.Dense(10)])  # no softmax
+        path = tmp_path / "logits.h5"
+        logits.save(path)
+        recognizer = Recognizer.load(path)
+        assert not recognizer.outputs_probabilities
+        probs = recognizer.classify(np.zeros((3, 28, 28), np.uint8))
+        assert probs.shape == (3, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+    def test_shipped_model_is_default(self, shipped):
+        assert shipped.path == DEFAULT_MODEL and shipped.outputs_probabilities
+
+
+class TestRead:
+    def test_blank_canvas_reads_nothing(self, recognizer):
+        assert recognizer.read(np.zeros((600, 960), np.uint8)) == []
+
+    def test_reading_fields(self, recognizer, mnist_digits):
+        canvas = np.zeros((400, 600), np.uint8)
+        paste(canvas, mnist_digits[0][0], 100, 50, 280)
+        (reading,) = recognizer.read(canvas)
+        assert 0 <= reading.digit <= 9 and 0 <= reading.confidence <= 1
+        assert reading.digit == int(reading.probs.argmax())
+        x, y, w, h = reading.box
+        assert 100 <= x and x + w <= 380 and 50 <= y and y + h <= 330
+        assert reading.image.shape == (28, 28)
+
+    def test_real_mnist_digits_pasted_large_read_as_themselves(self, shipped, mnist_digits):
+        images, labels = mnist_digits
+        hits = 0
+        for image, label in zip(images[:30], labels[:30]):
+            canvas = np.zeros((600, 960), np.uint8)
+            paste(canvas, image, 300, 100, 380)
+            readings = shipped.read(canvas)
+            hits += [r.digit for r in readings] == [label]
+        assert hits >= 29
+
+    def test_several_digits_left_to_right(self, shipped, mnist_digits):
+        images, labels = mnist_digits
+        canvas = np.zeros((400, 1200), np.uint8)
+        for i in range(4):
+            paste(canvas, images[i], 40 + i * 290, 60, 260)
+        assert [r.digit for r in shipped.read(canvas)] == list(labels[:4])
+
+    @pytest.mark.parametrize("canvas", [
+        np.full((300, 300), 255, np.uint8),                 # all white
+        np.full((1, 1), 255, np.uint8),                     # one pixel
+        np.zeros((1, 1), np.uint8),
+        np.zeros((4000, 4000), np.uint8),
+        np.eye(200, dtype=bool),                            # bool
+        np.eye(200, dtype=np.float64),                      # float 0–1
+        np.dstack([np.eye(200, dtype=np.uint8) * 255] * 3),  # 3 channels
+    ], ids=["white", "one-pixel", "one-black-pixel", "4000x4000", "bool", "float", "rgb"])
+    def test_odd_canvases(self, recognizer, canvas):
+        readings = recognizer.read(canvas)
+        assert isinstance(readings, list) and len(readings) <= 1
+
+    def test_big_canvas_with_a_digit(self, shipped, mnist_digits):
+        canvas = np.zeros((4000, 4000), np.uint8)
+        paste(canvas, mnist_digits[0][0], 1500, 1500, 2000)
+        assert [r.digit for r in shipped.read(canvas)] == [mnist_digits[1][0]]
+
+    def test_wrong_dimensions_is_a_user_error(self, recognizer):
+        with pytest.raises(UserError):
+            recognizer.read(np.zeros(100, np.uint8))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(arrays(np.uint8, st.tuples(st.integers(1, 120), st.integers(1, 160)),
+                  elements=st.sampled_from([0, 0, 0, 30, 128, 255])))
+    def test_random_canvases_never_crash(self, recognizer, canvas):
+        readings = recognizer.read(canvas)
+        height, width = canvas.shape
+        for reading in readings:
+            x, y, w, h = reading.box
+            assert 0 <= x and 0 <= y and x + w <= width and y + h <= height
+            assert 0 <= reading.digit <= 9 and 0.0 <= reading.confidence <= 1.0 + 1e-6
+        assert [r.box[0] + r.box[2] / 2 for r in readings] == \
+            sorted(r.box[0] + r.box[2] / 2 for r in readings)

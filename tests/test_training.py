@@ -1,0 +1,330 @@
+"""train.py through CliRunner: what a run writes, early stopping, interrupts, extras, bad input."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import cv2
+import keras
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import train
+from digitboard import training
+from digitboard.model import build_model
+
+from conftest import TINY_MODEL_ARGS, write_idx, write_image
+
+QUICK = ["--arch", "small", "--epochs", "1", "--batch-size", "8", "--no-augment"]
+
+
+def run_train(*args):
+    return CliRunner().invoke(train.main, [str(a) for a in args])
+
+
+def history_rows(folder: Path) -> list[dict]:
+    with open(folder / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under folder with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def previous_run(tmp_path) -> Path:
+    """A models/ folder holding an earlier run's files; returns its --out path."""
+    out = tmp_path / "models" / "best.keras"
+    out.parent.mkdir()
+    out.write_bytes(b"an earlier model")
+    (out.parent / "best.json").write_text('{"test_accuracy": 0.99}\n')
+    (out.parent / "history.csv").write_text("epoch,accuracy\n0,0.9\n")
+    (out.parent / "curves.png").write_bytes(b"earlier curves")
+    return out
+
+
+class Interrupt(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt (as Ctrl-C would) at the first batch of epoch `at_epoch` (0-based)."""
+
+    def __init__(self, at_epoch: int):
+        super().__init__()
+        self.at_epoch, self.epoch, self.fired = at_epoch, 0, False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.epoch == self.at_epoch:
+            self.fired = True
+            raise KeyboardInterrupt
+
+
+@pytest.fixture
+def interrupt_at(monkeypatch):
+    """interrupt_at(epoch) → the callback that train() will run right after its checkpoint ones."""
+
+    def install(epoch: int) -> Interrupt:
+        interrupter = Interrupt(epoch)
+        real = training._atomic_checkpoint_callbacks
+
+        def with_interrupt(out, monitor):
+            callbacks, publisher = real(out, monitor)
+            return [*callbacks, interrupter], publisher
+
+        monkeypatch.setattr(training, "_atomic_checkpoint_callbacks", with_interrupt)
+        return interrupter
+
+    return install
+
+
+# ---------------------------------------------------------------- a normal run
+
+
+def test_one_epoch_run_writes_model_history_curves_and_card(tiny_model, mnist):
+    folder = tiny_model.parent
+    model = keras.models.load_model(tiny_model)
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+
+    rows = history_rows(folder)
+    assert len(rows) == 1 and {"accuracy", "loss", "val_accuracy", "val_loss"} <= rows[0].keys()
+    curves = cv2.imread(str(folder / "curves.png"))
+    assert curves is not None and curves.shape[0] > 200 and curves.shape[1] > 400
+    assert not list(folder.glob("*.partial*"))
+
+    card = json.loads((folder / "tiny.json").read_text())
+    assert card["model"] == "tiny.keras"
+    assert card["epochs_run"] == 1 and card["best_epoch"] == 1 and card["interrupted"] is False
+    assert card["command"] == "python train.py " + " ".join([*TINY_MODEL_ARGS, "--out", str(tiny_model)])
+    assert card["seed"] == 0 and card["config"]["arch"] == "small"
+    assert card["train_samples"] + card["validation_samples"] == 1000
+    assert card["class_names"] == [str(d) for d in range(10)] and card["input_shape"] == [28, 28, 1]
+    assert set(card["versions"]) >= {"python", "tensorflow", "keras", "numpy", "opencv"}
+    assert card["versions"]["keras"] == keras.__version__
+    assert card["device"] == "CPU" or card["device"].startswith("GPU")
+    assert card["size_bytes"] == tiny_model.stat().st_size
+    assert card["best_val_accuracy"] == pytest.approx(float(rows[0]["val_accuracy"]), abs=1e-5)
+    # the card describes the file on disk, measured on the official test set
+    assert card["test_samples"] == 10000
+    loss, accuracy = model.evaluate(mnist.x_test[..., None], mnist.y_test, batch_size=1000, verbose=0)
+    assert card["test_accuracy"] == pytest.approx(accuracy, abs=1e-4)
+    assert card["test_loss"] == pytest.approx(loss, abs=1e-3)
+    assert card["test_accuracy"] > 0.5  # it learned something in its one epoch
+
+
+def test_class_folder_run_keeps_class_names(make_class_folder, tmp_path):
+    data = make_class_folder(classes=("circle", "cross", "line"), n_train=6, n_test=2)
+    out = tmp_path / "run" / "shapes.keras"
+    result = run_train("--data", data, *QUICK, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"→ {out}" in result.output.splitlines()[-1]  # the one-line summary
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["class_names"] == ["circle", "cross", "line"]
+    assert card["test_samples"] == 6 and card["data"] == str(data)
+    assert keras.models.load_model(out).output_shape == (None, 3)
+
+
+def test_idx_run_without_a_test_split(make_idx_dir, tmp_path):
+    data, _ = make_idx_dir(n_train=20, n_test=0, size=16, gz=True)
+    out = tmp_path / "idx.keras"
+    result = run_train("--data", data, *QUICK, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "no test set" in result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert "test_accuracy" not in card and card["input_shape"] == [16, 16, 1]
+    assert keras.models.load_model(out).input_shape == (None, 16, 16, 1)
+
+
+def test_early_stopping_stops_after_patience_epochs(make_class_folder, tmp_path):
+    # a learning rate this small leaves validation accuracy exactly flat after epoch 1
+    data = make_class_folder(n_train=6, n_test=0)
+    out = tmp_path / "es.keras"
+    result = run_train("--data", data, "--arch", "small", "--epochs", 20, "--patience", 2,
+                       "--learning-rate", 1e-9, "--validation-split", 0.25, "--no-augment",
+                       "--out", out)
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["epochs_run"] == 3 and card["best_epoch"] == 1
+    assert len(history_rows(tmp_path)) == 3
+    assert "best epoch 1/3" in result.output
+
+
+def test_fine_tuning_in_place(tiny_model, tmp_path):
+    model = tmp_path / "mine.keras"
+    shutil.copy(tiny_model, model)
+    before = keras.models.load_model(model).get_weights()
+    result = run_train("--init-from", model, "--limit", 64, *QUICK, "--out", model)
+    assert result.exit_code == 0, result.output
+    after = keras.models.load_model(model).get_weights()
+    assert [w.shape for w in after] == [w.shape for w in before]
+    assert any(not np.array_equal(a, b) for a, b in zip(after, before))
+
+
+# ---------------------------------------------------------------- extra data
+
+
+def test_extra_class_folder_and_unipen_are_mixed_in(make_class_folder, make_unipen, tmp_path):
+    data = make_class_folder(classes=("0", "1", "7"), n_train=4, n_test=1)
+    for i in range(5):  # the board saves drawings of one digit, say a user's 7s
+        write_image(tmp_path / "drawn" / "7" / f"{i}.png", np.eye(28, dtype=np.uint8)[::-1] * 255)
+    pen = make_unipen()
+    out = tmp_path / "extra.keras"
+    result = run_train("--data", data, "--extra", tmp_path / "drawn", "--extra", pen,
+                       "--extra-repeat", 2, *QUICK, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert f"extra: 10 images from {tmp_path / 'drawn'} (2 per sample)" in result.output
+    assert f"extra: 6 images from {pen} (2 per sample)" in result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["extra"] == [str(tmp_path / "drawn"), str(pen)]
+    assert card["train_samples"] + card["validation_samples"] == 12 + 2 * (5 + 3)
+
+
+# ---------------------------------------------------------------- interrupts
+
+
+def test_interrupt_after_the_first_checkpoint_leaves_a_loadable_model(
+        make_class_folder, previous_run, interrupt_at):
+    out = previous_run
+    interrupter = interrupt_at(1)
+    data = make_class_folder(n_train=6, n_test=1)
+    result = run_train("--data", data, *QUICK, "--epochs", 3, "--out", out)
+    assert interrupter.fired
+    assert result.exit_code == 0, result.output
+    assert "interrupted: keeping the best checkpoint so far" in result.output
+    model = keras.models.load_model(out)  # the first epoch's checkpoint, whole
+    assert model.output_shape == (None, 3)
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["interrupted"] is True and card["epochs_run"] == 1
+    assert len(history_rows(out.parent)) == 1
+    assert not list(out.parent.glob("*.partial*"))
+
+
+def test_interrupt_before_the_first_checkpoint_overwrites_nothing(
+        make_class_folder, previous_run, interrupt_at):
+    before = snapshot(previous_run.parent)
+    interrupter = interrupt_at(0)
+    result = run_train("--data", make_class_folder(), *QUICK, "--out", previous_run)
+    assert interrupter.fired
+    assert result.exit_code == 2
+    assert "Error: stopped before the first epoch finished: nothing was written" in result.output
+    assert snapshot(previous_run.parent) == before
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _one_class(tmp, make_class_folder, make_unipen):
+    return ["--data", make_class_folder(classes=("3",))]
+
+
+def _empty(tmp, make_class_folder, make_unipen):
+    (tmp / "empty").mkdir()
+    return ["--data", tmp / "empty"]
+
+
+def _unreadable(tmp, make_class_folder, make_unipen):
+    for label in ("0", "1"):
+        (tmp / "junk" / label).mkdir(parents=True)
+        (tmp / "junk" / label / "x.png").write_text("not a png")
+    return ["--data", tmp / "junk"]
+
+
+def _idx_wrong_magic(tmp, make_class_folder, make_unipen):
+    write_idx(tmp / "train-images-idx3-ubyte", np.zeros((4, 28, 28)), magic=0x0803 + 1)
+    write_idx(tmp / "train-labels-idx1-ubyte", np.zeros(4))
+    return ["--data", tmp]
+
+
+def _idx_counts(tmp, make_class_folder, make_unipen):
+    write_idx(tmp / "train-images-idx3-ubyte.gz", np.zeros((4, 28, 28)))
+    write_idx(tmp / "train-labels-idx1-ubyte.gz", np.zeros(5))
+    return ["--data", tmp]
+
+
+def _idx_corrupt_gzip(tmp, make_class_folder, make_unipen):
+    write_idx(tmp / "train-images-idx3-ubyte.gz", np.zeros((4, 28, 28)))
+    (tmp / "train-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b\x08\x00" + bytes(20))
+    return ["--data", tmp]
+
+
+def _wrong_input_shape(tmp, make_class_folder, make_unipen):
+    build_model("small", (32, 32, 1), 3).save(tmp / "big.keras")
+    return ["--data", make_class_folder(), "--init-from", tmp / "big.keras"]
+
+
+def _wrong_class_count(tmp, make_class_folder, make_unipen):
+    build_model("small", (28, 28, 1), 10).save(tmp / "ten.keras")
+    return ["--data", make_class_folder(), "--init-from", tmp / "ten.keras"]
+
+
+def _not_a_model(tmp, make_class_folder, make_unipen):
+    (tmp / "fake.keras").write_bytes(b"not a zip")
+    return ["--data", make_class_folder(), "--init-from", tmp / "fake.keras"]
+
+
+def _extra_unknown_class(tmp, make_class_folder, make_unipen):
+    write_image(tmp / "drawn" / "4" / "a.png", np.zeros((28, 28), np.uint8))
+    return ["--data", make_class_folder(), "--extra", tmp / "drawn"]
+
+
+def _extra_bad_unipen(tmp, make_class_folder, make_unipen):
+    (tmp / "pen.txt").write_text('.SEGMENT DIGIT 0 ? "7"\n.PEN_DOWN\n 1 2\n')
+    return ["--data", make_class_folder(), "--extra", tmp / "pen.txt"]
+
+
+def _extra_other_size(tmp, make_class_folder, make_unipen):
+    write_idx(tmp / "train-images-idx3-ubyte", np.zeros((4, 16, 16)))
+    write_idx(tmp / "train-labels-idx1-ubyte", np.arange(4) % 2)
+    return ["--data", tmp, "--extra", make_unipen(digits=[("1", [[(0, 0), (0, 9)]])])]
+
+
+BAD_INPUTS = {
+    "missing path": (lambda tmp, *_: ["--data", tmp / "nowhere"], "data path does not exist"),
+    "empty folder": (_empty, "data folder is empty"),
+    "one class": (_one_class, "needs at least 2 class folders, found 1"),
+    "only unreadable files": (_unreadable, "no readable images"),
+    "IDX wrong magic": (_idx_wrong_magic, "wrong IDX magic number 2052, expected 2051"),
+    "IDX mismatched counts": (_idx_counts, "4 train images but 5 labels"),
+    "IDX corrupt gzip": (_idx_corrupt_gzip, "cannot read"),
+    "limit 0": (lambda tmp, *_: ["--limit", 0], "Invalid value for '--limit': 0 is not in the range"),
+    "limit 1": (lambda tmp, mcf, _: ["--data", mcf(), "--limit", 1], "nothing to train on"),
+    "init-from missing": (lambda tmp, *_: ["--init-from", tmp / "no.keras"], "no.keras: no such file"),
+    "init-from wrong input shape": (_wrong_input_shape, "model takes (32, 32, 1) → 3 classes, "
+                                                        "but the data is (28, 28, 1) → 3 classes"),
+    "init-from wrong class count": (_wrong_class_count, "→ 10 classes, but the data is"),
+    "init-from not a model": (_not_a_model, "cannot load the model"),
+    "extra missing": (lambda tmp, mcf, _: ["--data", mcf(), "--extra", tmp / "no"],
+                      "--extra path does not exist"),
+    "extra unknown class": (_extra_unknown_class, "classes ['4'] are not among"),
+    "extra bad UNIPEN": (_extra_bad_unipen, "ends inside a stroke"),
+    "extra other image size": (_extra_other_size, "images are (28, 28), but the data's are (16, 16)"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_is_one_clear_line_exit_2_and_overwrites_nothing(
+        case, tmp_path, make_class_folder, make_unipen, previous_run):
+    make_args, message = BAD_INPUTS[case]
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    args = make_args(inputs, make_class_folder, make_unipen)
+    before = snapshot(previous_run.parent)
+    result = run_train(*args, *QUICK, "--out", previous_run)
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and message in errors[0], result.output
+    assert result.output.rstrip().endswith(errors[0])  # nothing after it, no traceback
+    assert snapshot(previous_run.parent) == before
+
+
+@pytest.mark.parametrize("name", ["model", "model.h5.txt"])
+def test_out_must_be_a_keras_file(make_class_folder, tmp_path, name):
+    result = run_train("--data", make_class_folder(), *QUICK, "--out", tmp_path / "models" / name)
+    assert result.exit_code == 2, result.output
+    assert f"Error: --out {tmp_path / 'models' / name}: the model file must end in .keras" \
+        in result.output
+    assert not (tmp_path / "models").exists()
