@@ -1,14 +1,14 @@
-"""digitboard: draw digits with the mouse, a Keras CNN reads them live."""
+"""digitboard: draw digits with the mouse, a Keras CNN reads them live.
 
-import os
-
-from .quiet import quiet_stderr
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-with quiet_stderr():
-    import keras  # noqa: F401
-    import tensorflow  # noqa: F401
-
-from .recognizer import Reading, Recognizer  # noqa: E402
+`from digitboard import Recognizer` loads TensorFlow on first use, not at import, so the
+board's window can open before the model's libraries have loaded.
+"""
 
 __all__ = ["Reading", "Recognizer"]
+
+
+def __getattr__(name):
+    if name in __all__:
+        from . import recognizer
+        return getattr(recognizer, name)
+    raise AttributeError(f"module 'digitboard' has no attribute {name!r}")

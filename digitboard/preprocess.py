@@ -158,6 +158,14 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     return centre_by_mass(digit)
 
 
+def digit_inputs(canvas: np.ndarray) -> tuple[list[Segment], np.ndarray]:
+    """The digits on a canvas and their (n, 28, 28) model inputs, left to right."""
+    segments = find_digits(canvas)
+    images = np.stack([normalize_digit(s.ink) for s in segments]) if segments else \
+        np.zeros((0, SIDE, SIDE), np.uint8)
+    return segments, images
+
+
 def centre_by_mass(digit: np.ndarray) -> np.ndarray:
     """Paste a digit of at most 28×28 into a 28×28 field with its centre of mass at the centre."""
     moments = cv2.moments(digit)

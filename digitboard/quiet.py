@@ -3,6 +3,8 @@
 import os
 from contextlib import contextmanager
 
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: only warnings and errors
+
 
 @contextmanager
 def quiet_stderr():

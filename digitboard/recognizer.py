@@ -6,12 +6,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from .errors import UserError
-from .model import tf_device
 from .paths import DEFAULT_MODEL
-from .preprocess import SIDE, as_canvas, find_digits, normalize_digit
+from .preprocess import SIDE, as_canvas, digit_inputs
+from .quiet import quiet_stderr
+
+with quiet_stderr():  # TensorFlow's C++ start-up chatter
+    import tensorflow as tf
+
+    from .model import tf_device
 
 
 @dataclass(frozen=True)
@@ -74,9 +78,7 @@ class Recognizer:
 
     def read(self, canvas) -> list[Reading]:
         """The digits on a canvas (2-D, white ink on black, any size), left to right."""
-        segments = find_digits(as_canvas(canvas))
-        images = np.stack([normalize_digit(s.ink) for s in segments]) if segments else \
-            np.zeros((0, SIDE, SIDE), np.uint8)
+        segments, images = digit_inputs(as_canvas(canvas))
         probs = self.classify(images)
         return [Reading(int(p.argmax()), float(p.max()), s.box, p, image)
                 for s, p, image in zip(segments, probs, images)]

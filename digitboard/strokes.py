@@ -70,7 +70,8 @@ def layout_number(digits: list[PenDigit], canvas_size: tuple[int, int],
     """Place digits left to right as one number, each in its own cell, vertically centred."""
     width, height = canvas_size
     cell_h = height * height_fraction
-    cell_w = min(cell_h * 0.8, width * 0.9 / max(1, len(digits)))
+    n = max(1, len(digits))
+    cell_w = min(cell_h * 0.8, width * 0.9 / (n + 0.25 * (n - 1)))  # cells plus gaps fit in 90 %
     gap = cell_w * 0.25
     total = len(digits) * cell_w + (len(digits) - 1) * gap
     left, top = (width - total) / 2, (height - cell_h) / 2

@@ -1,0 +1,342 @@
+"""The live drawing board: draw digits with the mouse and watch the model read them.
+
+`python board.py` opens the board at once and loads the model in the background.
+`--kiosk` runs it unattended (fullscreen, idle clear, attract loop; quit with
+Ctrl+Shift+Q). `--replay FILE --snapshot OUT.png` draws a file's digits through real
+mouse events, prints `read: 4 0 7` and exits: headless with SDL_VIDEODRIVER=dummy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import click
+import numpy as np
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting line in front of `read: …`
+import pygame  # noqa: E402
+
+from digitboard.board_state import (Board, clear, exchange_with_reader, expire_banner,
+                                    label_and_save, load_demo_digits, load_recognizer, new_board,
+                                    note_input, pen_down, pen_move, pen_up, resize, settled,
+                                    show_banner, start_reader, stop_reader, toggle_help, undo,
+                                    update_kiosk)
+from digitboard.board_view import Layout, draw, forget_surfaces, layout_for
+from digitboard.errors import UserError
+from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, DRAWN_DIR, REPORTS_DIR, ROOT
+from digitboard.strokes import PenDigit, layout_number, read_strokes
+
+SCREENSHOT_DIR = REPORTS_DIR / "screenshots"
+REPLAY_POINTS_PER_FRAME = 2      # mouse motion events per frame: a brisk hand at 60 fps
+REPLAY_TIMEOUT_S = 120.0
+MAX_REPLAY_DIGITS = 12
+
+
+# ---------------------------------------------------------------- events → state
+
+def handle_event(board: Board, event: pygame.event.Event, layout: Layout, now: float,
+                 drawn_dir: Path) -> str | None:
+    """Route one pygame event to the board. Returns what only the loop can do:
+    "quit", "fullscreen", "screenshot", "resize", or None."""
+    if event.type == pygame.QUIT:
+        return None if board.kiosk else "quit"  # a kiosk ignores the window's close button
+    if event.type == pygame.VIDEORESIZE:
+        return "resize"
+    if event.type == pygame.MOUSEBUTTONDOWN:
+        note_input(board, now)
+        if event.button == 1 and layout.canvas.collidepoint(event.pos):
+            pen_down(board, _on_canvas(event.pos, layout))
+        elif event.button == 3:
+            clear(board)
+    elif event.type == pygame.MOUSEMOTION:
+        note_input(board, now)
+        if board.pen_is_down:
+            pen_move(board, _on_canvas(event.pos, layout))
+            if not event.buttons[0]:  # the button went up outside the window
+                pen_up(board)
+    elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+        if board.pen_is_down:
+            pen_move(board, _on_canvas(event.pos, layout))
+        pen_up(board)
+    elif event.type == pygame.KEYDOWN:
+        note_input(board, now)
+        return _handle_key(board, event, now, drawn_dir)
+    return None
+
+
+def _on_canvas(pos, layout: Layout) -> tuple[float, float]:
+    return float(pos[0] - layout.canvas.x), float(pos[1] - layout.canvas.y)
+
+
+def _handle_key(board: Board, event: pygame.event.Event, now: float, drawn_dir: Path) -> str | None:
+    ctrl, shift = event.mod & pygame.KMOD_CTRL, event.mod & pygame.KMOD_SHIFT
+    if event.key == pygame.K_q and ctrl and shift:
+        return "quit"
+    if event.key == pygame.K_ESCAPE and board.show_help:
+        toggle_help(board)
+    elif event.key in (pygame.K_ESCAPE, pygame.K_q) and not ctrl:
+        return None if board.kiosk else "quit"  # a stray Esc must not end a kiosk
+    elif event.key in (pygame.K_n, pygame.K_c) and not ctrl:
+        clear(board)
+    elif event.key == pygame.K_BACKSPACE or (event.key == pygame.K_z and ctrl):
+        undo(board)
+    elif event.key == pygame.K_h:
+        toggle_help(board)
+    elif event.key == pygame.K_s and not ctrl:
+        return "screenshot"
+    elif event.key == pygame.K_f and not board.kiosk:
+        return "fullscreen"
+    elif not ctrl and (digit := _digit_key(event)) is not None:
+        label_and_save(board, digit, drawn_dir, now)
+    return None
+
+
+def _digit_key(event: pygame.event.Event) -> int | None:
+    """0–9 from the main row (any keyboard layout) or the keypad."""
+    if event.unicode and event.unicode in "0123456789":
+        return int(event.unicode)
+    if pygame.K_KP0 <= event.key <= pygame.K_KP9:
+        return event.key - pygame.K_KP0
+    return None
+
+
+# ---------------------------------------------------------------- replay
+
+def replay_events(digits: list[PenDigit], layout: Layout,
+                  points_per_frame: int = REPLAY_POINTS_PER_FRAME) -> list[list[pygame.event.Event]]:
+    """The mouse events that write `digits` as one number, in batches of one frame each."""
+    ox, oy = layout.canvas.topleft
+    batches = []
+    for strokes in layout_number(digits, layout.canvas.size):
+        for stroke in strokes:
+            points = [(int(round(x)) + ox, int(round(y)) + oy) for x, y in stroke]
+            batches.append([pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=points[0], button=1)])
+            for start in range(1, len(points), points_per_frame):
+                batch = points[start:start + points_per_frame]
+                batches.append([pygame.event.Event(pygame.MOUSEMOTION, pos=p, buttons=(1, 0, 0),
+                                                   rel=(p[0] - q[0], p[1] - q[1]))
+                                for q, p in zip(points[start - 1:], batch)])
+            batches.append([pygame.event.Event(pygame.MOUSEBUTTONUP, pos=points[-1], button=1)])
+    return batches
+
+
+# ---------------------------------------------------------------- the loop
+
+@dataclass
+class Timings:
+    """Frame and read times once the model has loaded (start-up excluded); the last
+    KEEP of each, so an all-day kiosk does not grow."""
+
+    KEEP = 100_000
+    first_frame_s: float | None = None
+    frame_ms: deque = field(default_factory=lambda: deque(maxlen=Timings.KEEP))  # flip to flip
+    work_ms: deque = field(default_factory=lambda: deque(maxlen=Timings.KEEP))   # events to flip
+    read_ms: deque = field(default_factory=lambda: deque(maxlen=Timings.KEEP))
+    last_flip: float | None = None
+
+    def frame_done(self, frame_start: float, flipped: float) -> None:
+        if self.last_flip is not None:
+            self.frame_ms.append((flipped - self.last_flip) * 1000)
+        self.work_ms.append((flipped - frame_start) * 1000)
+        self.last_flip = flipped
+
+    def summary(self) -> dict:
+        """The --stats line: frame rate and times (ms), read time, seconds to the first frame."""
+        frames, work, reads = (np.asarray(d, np.float64) for d in (self.frame_ms, self.work_ms, self.read_ms))
+        return {"frames": len(frames),
+                "fps_mean": round(1000 * len(frames) / frames.sum(), 1) if len(frames) else None,
+                "frame_ms_p99": round(float(np.percentile(frames, 99)), 2) if len(frames) else None,
+                "read_ms_p50": round(float(np.median(reads)), 2) if len(reads) else None,
+                "work_ms_p99": round(float(np.percentile(work, 99)), 2) if len(work) else None,
+                "first_frame_s": self.first_frame_s}
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall time since this process began (Linux /proc; None elsewhere)."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return round(uptime - ticks / os.sysconf("SC_CLK_TCK"), 3)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def open_window(size: tuple[int, int], fullscreen: bool) -> pygame.Surface:
+    """A resizable window of `size`, or the whole screen."""
+    if fullscreen:
+        return pygame.display.set_mode((0, 0), pygame.FULLSCREEN)
+    screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    if screen.get_size() != tuple(size):  # just out of fullscreen, SDL can keep the screen's size
+        screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    return screen
+
+
+def change_window(screen: pygame.Surface, action: str,
+                  window_size: tuple[int, int]) -> tuple[pygame.Surface, tuple[int, int]]:
+    """After a "resize" or for "fullscreen" (a toggle): the display surface, and the
+    windowed size that leaving fullscreen returns to."""
+    fullscreen = bool(screen.get_flags() & pygame.FULLSCREEN)
+    if action == "fullscreen":
+        open_window(window_size, not fullscreen)
+    elif not fullscreen:
+        window_size = pygame.display.get_surface().get_size()
+    return pygame.display.get_surface(), window_size
+
+
+def save_screenshot(surface: pygame.Surface, board: Board, now: float,
+                    directory: Path = SCREENSHOT_DIR) -> None:
+    path = Path(directory) / time.strftime("board-%Y%m%d-%H%M%S.png")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pygame.image.save(surface, str(path))
+    except (OSError, pygame.error) as err:
+        show_banner(board, f"could not save the screenshot: {err}", now, error=True)
+    else:
+        shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        show_banner(board, f"screenshot saved: {shown}", now)
+
+
+def run_board(load_model, model_name: str = "", window_size: tuple[int, int] = (1024, 720),
+              fps: int = 60, kiosk: bool = False, idle_seconds: float = 30.0,
+              demo_digits: list[PenDigit] | None = None, script=None, snapshot: Path | None = None,
+              drawn_dir: Path = DRAWN_DIR, max_seconds: float | None = None) -> tuple[Board, Timings]:
+    """Open the window and run the board until quit.
+
+    `load_model()` runs on the reader thread and returns the recognizer. `script(layout)`,
+    if given, yields batches of events to post, one batch a frame once the model is ready;
+    the board then stops when they are all handled and the reading has settled."""
+    # SDL would present the window through OpenGL; Mesa's LLVM then binds to the LLVM inside
+    # TensorFlow and crashes (seen under Xvfb). Our drawing is all software anyway.
+    os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
+    # SDL turns SIGINT and SIGTERM into the window's QUIT event, which a kiosk ignores; leave
+    # signals to Python so Ctrl+C in the terminal and `kill` still stop it.
+    os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
+    pygame.display.init()
+    pygame.font.init()
+    pygame.display.set_caption("digitboard")
+    screen = open_window(window_size, fullscreen=kiosk)
+    layout = layout_for(screen.get_size(), kiosk)
+    started = time.monotonic()
+    board = new_board(layout.canvas.size, started, kiosk, idle_seconds, demo_digits, model_name)
+    timings = Timings()
+    draw(screen, board, layout)
+    pygame.display.flip()
+    timings.first_frame_s = seconds_since_process_start()
+    reader = start_reader(load_model)  # after the first frame: TensorFlow's import takes seconds
+    batches = iter(script(layout)) if script is not None else None
+    clock = pygame.time.Clock()
+    try:
+        while board.running:
+            frame_start, now = time.perf_counter(), time.monotonic()
+            for event in pygame.event.get():
+                action = handle_event(board, event, layout, now, drawn_dir)
+                if action == "quit":
+                    board.running = False
+                elif action == "screenshot":
+                    save_screenshot(screen, board, now)
+                elif action in ("resize", "fullscreen"):
+                    screen, window_size = change_window(screen, action, window_size)
+                    layout = layout_for(screen.get_size(), kiosk)
+                    resize(board, layout.canvas.size)
+            batch = next(batches, None) if batches is not None and board.model_state != "loading" else []
+            for event in batch or ():
+                pygame.event.post(event)
+            timings.read_ms.extend(exchange_with_reader(board, reader, now))
+            update_kiosk(board, now)
+            expire_banner(board, now)
+            board.fps = clock.get_fps()
+            draw(screen, board, layout)
+            pygame.display.flip()
+            if board.model_state != "loading":
+                timings.frame_done(frame_start, time.perf_counter())
+            # A batch posted in an earlier frame was handled in this one. (Not pygame.event.peek():
+            # with posted mouse events it crashes pygame 2.6.1.)
+            if batch is None and settled(board):
+                break
+            if max_seconds is not None and now - started > max_seconds:
+                break
+            clock.tick(fps)
+        if snapshot is not None:
+            snapshot.parent.mkdir(parents=True, exist_ok=True)
+            pygame.image.save(screen, str(snapshot))
+    finally:
+        stop_reader(reader)
+        forget_surfaces()
+        pygame.quit()
+    return board, timings
+
+
+# ---------------------------------------------------------------- the command
+
+def parse_size(ctx, param, value: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"expected WIDTHxHEIGHT such as 1024x720, got {value!r}") from None
+    if width < 320 or height < 240:
+        raise click.BadParameter(f"{value} is too small; the board needs at least 320x240")
+    return width, height
+
+
+@click.command(context_settings={"show_default": True})
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              help="Digit reader to use (.keras or .h5); the board opens even when it is missing.")
+@click.option("--kiosk", is_flag=True,
+              help="Unattended: fullscreen, large type, idle clear, attract loop; quit with Ctrl+Shift+Q.")
+@click.option("--idle", type=click.FloatRange(1), default=30.0, metavar="SECONDS",
+              help="Kiosk: seconds without input before the board clears and plays demo numbers.")
+@click.option("--demo", type=click.Path(path_type=Path), default=DEMO_DIR,
+              help="Kiosk demo digits: stroke JSON or UNIPEN file, or a folder of stroke JSON.")
+@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Draw this file's digits (stroke JSON or UNIPEN) as one number, print the reading, exit.")
+@click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the window as this PNG on exit (with --replay: once the reading settles).")
+@click.option("--stats", is_flag=True,
+              help="At exit print one JSON line: frames, fps_mean, frame_ms_p99, read_ms_p50.")
+@click.option("--size", default="1024x720", callback=parse_size, metavar="WxH",
+              help="Window size WIDTHxHEIGHT (the kiosk is fullscreen).")
+@click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
+def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
+    """Draw digits with the mouse; the model reads them live.
+
+    Keys: N, C or right click clear; Ctrl+Z or Backspace undo; 0-9 label the drawing and
+    save it under datasets/drawn/ for `train.py --extra`; S screenshot; F fullscreen;
+    H help; Esc or Q quit (kiosk: Ctrl+Shift+Q)."""
+    demo_given = click.get_current_context().get_parameter_source("demo").name != "DEFAULT"
+    try:
+        demo_digits = load_demo_digits(demo) if kiosk or demo_given else []
+    except UserError as err:
+        raise click.BadParameter(str(err), param_hint="'--demo'") from None
+    try:
+        replay_digits = read_strokes(replay) if replay is not None else None
+    except UserError as err:
+        raise click.BadParameter(str(err), param_hint="'--replay'") from None
+    if replay_digits is not None and len(replay_digits) > MAX_REPLAY_DIGITS:
+        raise click.BadParameter(f"{replay} holds {len(replay_digits)} digits; a replay draws at "
+                                 f"most {MAX_REPLAY_DIGITS} as one number", param_hint="'--replay'")
+    try:
+        board, timings = run_board(partial(load_recognizer, model), model.name, size, fps, kiosk,
+                                   idle, demo_digits, snapshot=snapshot,
+                                   script=partial(replay_events, replay_digits) if replay else None,
+                                   max_seconds=REPLAY_TIMEOUT_S if replay else None)
+    except KeyboardInterrupt:  # Ctrl+C in the terminal: the window is closed already
+        raise SystemExit(130) from None
+    read = replay is not None and board.model_state == "ready" and settled(board)
+    if read:
+        click.echo("read: " + " ".join(str(r.digit) for r in board.readings))
+    if stats:
+        click.echo(json.dumps(timings.summary()))  # the last line, like evaluate.py --json
+    if replay is not None and not read:
+        if board.model_state == "failed":
+            raise click.UsageError(board.model_message)
+        raise click.ClickException(f"the reading did not settle within {REPLAY_TIMEOUT_S:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

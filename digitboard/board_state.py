@@ -1,0 +1,506 @@
+"""The drawing board's state and the functions that change it. No pygame here.
+
+The loop in board.py turns events into calls such as `pen_move(board, point)`;
+board_view.py paints whatever the state holds. Ink goes into `board.canvas` with
+`strokes.draw_segment`, the same code that renders pen data for training and
+evaluation, so the model reads exactly the pixels on screen.
+
+The model lives on a reader thread (`start_reader`): it loads in the background
+and reads copies of the canvas. The thread and the loop talk only through two
+queues, so the state is only ever touched by the loop.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .errors import UserError
+from .paths import DEFAULT_MODEL
+from .preprocess import digit_inputs
+from .strokes import PenDigit, brush_for, draw_segment, draw_strokes, layout_number, \
+    read_strokes, stroke_json
+
+UNSURE_BELOW = 0.6           # a reading less confident than this shows as "?"
+BANNER_SECONDS = 3.0
+ATTRACT_PEN_SPEED = 1.6      # attract-loop pen speed, in canvas heights per second
+ATTRACT_STROKE_GAP = 0.12    # seconds the attract pen rests between strokes
+ATTRACT_HOLD = 3.0           # seconds a finished demo number stays up before the next
+READ_INTERVAL = 0.04         # at most 25 reads a second: live to the eye, and leaves the CPU to the frames
+
+
+@dataclass
+class Banner:
+    """A short message over the canvas, gone after `until`."""
+
+    text: str
+    until: float
+    error: bool = False
+
+
+@dataclass
+class Attract:
+    """A demo number being written stroke by stroke by the kiosk's attract loop."""
+
+    strokes: list[np.ndarray]          # canvas coordinates, in writing order
+    next_at: float                     # when the pen reaches its next point
+    stroke: int = 0
+    point: int = 0
+    hold_until: float | None = None    # set once the number is finished
+
+
+@dataclass
+class Board:
+    """Everything the board shows and remembers; changed only by the functions below."""
+
+    canvas: np.ndarray                           # (h, w) uint8, white ink on black
+    brush: int
+    strokes: list[list[tuple[float, float]]] = field(default_factory=list)
+    pen_is_down: bool = False
+    under_dot: tuple | None = None               # (y, x, pixels) the starting dot of a stroke covered
+    ink_version: int = 0                         # bumped on every change of the ink
+    readings: list = field(default_factory=list)  # list[Reading] for the latest read canvas
+    readings_version: int = -1                   # ink_version those readings were made from
+    oldest_wanted_version: int = 0               # reads of older canvases (before a clear) are dropped
+    submitted_version: int = -1                  # ink_version last sent to the reader
+    submitted_at: float = -math.inf
+    read_in_flight: bool = False
+    read_ms: float | None = None
+    model_state: str = "loading"                 # "loading", "ready" or "failed"
+    model_message: str = "loading model…"
+    model_name: str = ""
+    device: str = ""
+    banner: Banner | None = None
+    show_help: bool = False
+    kiosk: bool = False
+    idle_seconds: float = 30.0
+    last_input: float = 0.0
+    demo_digits: list[PenDigit] = field(default_factory=list)
+    attract: Attract | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    fps: float = 0.0
+    running: bool = True
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Canvas (width, height)."""
+        return self.canvas.shape[1], self.canvas.shape[0]
+
+    @property
+    def has_ink(self) -> bool:
+        return bool(self.strokes)
+
+
+def new_board(size: tuple[int, int], now: float = 0.0, kiosk: bool = False,
+              idle_seconds: float = 30.0, demo_digits: list[PenDigit] | None = None,
+              model_name: str = "", seed: int | None = None) -> Board:
+    """A blank board with a canvas of `size` (w, h) and a brush to suit it."""
+    width, height = size
+    return Board(canvas=np.zeros((height, width), np.uint8), brush=brush_for(height),
+                 kiosk=kiosk, idle_seconds=idle_seconds, last_input=now,
+                 demo_digits=list(demo_digits or []), model_name=model_name,
+                 rng=random.Random(seed))
+
+
+# ---------------------------------------------------------------- ink
+
+def _ink_changed(board: Board) -> None:
+    board.ink_version += 1
+
+
+def pen_down(board: Board, point: tuple[float, float]) -> None:
+    """Start a stroke: a dot at `point` (canvas coordinates)."""
+    if board.pen_is_down:
+        pen_up(board)
+    point = (float(point[0]), float(point[1]))
+    board.strokes.append([point])
+    board.pen_is_down = True
+    y, x = _dot_area(board, point)
+    board.under_dot = (y, x, board.canvas[y, x].copy())
+    draw_segment(board.canvas, point, point, board.brush)
+    _ink_changed(board)
+
+
+def _dot_area(board: Board, point: tuple[float, float]) -> tuple[slice, slice]:
+    reach = board.brush // 2 + 3
+    x, y = int(round(point[0])), int(round(point[1]))
+    return slice(max(0, y - reach), max(0, y + reach + 1)), slice(max(0, x - reach), max(0, x + reach + 1))
+
+
+def pen_move(board: Board, point: tuple[float, float]) -> None:
+    """Continue the stroke with a straight segment from its last point: however far the
+    mouse jumped between two motion events, the line has no gaps."""
+    if not board.pen_is_down:
+        return
+    point = (float(point[0]), float(point[1]))
+    stroke = board.strokes[-1]
+    if point == stroke[-1]:
+        return
+    if board.under_dot is not None:
+        # The dot shows a click at once; once the stroke moves, it goes, so the ink is exactly
+        # what `draw_strokes` makes of the same points (pen data for training is drawn that way).
+        y, x, pixels = board.under_dot
+        board.canvas[y, x] = pixels
+        board.under_dot = None
+    draw_segment(board.canvas, stroke[-1], point, board.brush)
+    stroke.append(point)
+    _ink_changed(board)
+
+
+def pen_up(board: Board) -> None:
+    board.pen_is_down = False
+    board.under_dot = None
+
+
+def redraw(board: Board) -> None:
+    """Repaint the canvas from the strokes, in place (the view keeps a view of this array)."""
+    board.canvas[:] = 0
+    draw_strokes([np.asarray(s, np.float64) for s in board.strokes], board.canvas, board.brush)
+    _ink_changed(board)
+
+
+def undo(board: Board) -> None:
+    """Take back the last stroke."""
+    pen_up(board)
+    if board.strokes:
+        board.strokes.pop()
+        redraw(board)
+
+
+def clear(board: Board) -> None:
+    """Wipe the canvas; readings of the old ink are forgotten at once."""
+    pen_up(board)
+    board.strokes.clear()
+    board.canvas[:] = 0
+    _ink_changed(board)
+    board.readings = []
+    board.oldest_wanted_version = board.ink_version
+
+
+def resize(board: Board, size: tuple[int, int]) -> None:
+    """Give the board a canvas of a new size (w, h), scaling the ink to keep it in view."""
+    width, height = size
+    old_width, old_height = board.size
+    if (width, height) == (old_width, old_height):
+        return
+    scale = min(width / old_width, height / old_height)
+    board.strokes = [[(x * scale, y * scale) for x, y in s] for s in board.strokes]
+    if board.attract is not None:
+        board.attract.strokes = [s * scale for s in board.attract.strokes]
+    board.canvas = np.zeros((height, width), np.uint8)
+    board.brush = brush_for(height)
+    redraw(board)
+    board.readings = []
+    board.oldest_wanted_version = board.ink_version
+
+
+# ---------------------------------------------------------------- readings
+
+def want_read(board: Board, now: float) -> bool:
+    """Whether the reader should get the canvas now: the model is ready and idle, the ink
+    changed since the last canvas it got, and the last read is READ_INTERVAL old."""
+    return (board.model_state == "ready" and not board.read_in_flight
+            and board.submitted_version != board.ink_version
+            and now - board.submitted_at >= READ_INTERVAL)
+
+
+def read_submitted(board: Board, now: float) -> None:
+    board.submitted_version = board.ink_version
+    board.submitted_at = now
+    board.read_in_flight = True
+
+
+def receive_reading(board: Board, version: int, readings: list, read_ms: float) -> None:
+    """Take the reader's answer for the canvas at `version`."""
+    board.read_in_flight = False
+    board.read_ms = read_ms
+    if version >= board.oldest_wanted_version:
+        board.readings = readings
+        board.readings_version = version
+
+
+def reading_failed(board: Board, message: str, now: float) -> None:
+    """A read raised: say so briefly and carry on with the next change."""
+    board.read_in_flight = False
+    show_banner(board, f"reading failed: {message}", now, error=True)
+
+
+def model_ready(board: Board, device: str) -> None:
+    board.model_state, board.model_message, board.device = "ready", "", device
+
+
+def model_failed(board: Board, message: str) -> None:
+    board.model_state, board.model_message = "failed", message
+
+
+def settled(board: Board) -> bool:
+    """Nothing more to read: the pen is up and the readings are of the ink on screen
+    (or no model will come)."""
+    if board.pen_is_down:
+        return False
+    if board.model_state == "failed":
+        return True
+    return (board.model_state == "ready" and not board.read_in_flight
+            and board.readings_version == board.ink_version)
+
+
+def focus_reading(board: Board):
+    """The reading of the digit being drawn: the one around the newest ink, else the last."""
+    if not board.readings:
+        return None
+    if board.strokes:
+        x, y = board.strokes[-1][-1]
+        margin = board.brush
+        for reading in board.readings:
+            bx, by, bw, bh = reading.box
+            if bx - margin <= x <= bx + bw + margin and by - margin <= y <= by + bh + margin:
+                return reading
+    return board.readings[-1]
+
+
+def number_text(readings: list, unsure_below: float = UNSURE_BELOW) -> str:
+    """The number read, digit by digit, with "?" where the model is unsure: "4 ? 7"."""
+    return " ".join(str(r.digit) if r.confidence >= unsure_below else "?" for r in readings)
+
+
+# ---------------------------------------------------------------- banners, help, input
+
+def show_banner(board: Board, text: str, now: float, error: bool = False,
+                seconds: float = BANNER_SECONDS) -> None:
+    board.banner = Banner(text, now + seconds, error)
+
+
+def expire_banner(board: Board, now: float) -> None:
+    if board.banner is not None and now >= board.banner.until:
+        board.banner = None
+
+
+def toggle_help(board: Board) -> None:
+    board.show_help = not board.show_help
+
+
+def note_input(board: Board, now: float) -> None:
+    """Someone touched the board: restart the idle timer and stop any demo in progress."""
+    board.last_input = now
+    if board.attract is not None:
+        board.attract = None
+        clear(board)
+
+
+# ---------------------------------------------------------------- label and save
+
+def save_drawing(canvas: np.ndarray, strokes: list[list[tuple[float, float]]], digit: int,
+                 directory: Path, stamp: str) -> list[Path]:
+    """Write a labelled drawing where `train.py --extra` finds it and return the files:
+
+    directory/<digit>/<stamp>.png          the 28×28 model input (<stamp>-<i>.png for several digits)
+    directory/<digit>/<stamp>/canvas.png   the whole canvas
+    directory/<digit>/<stamp>/strokes.json the strokes, in canvas coordinates
+
+    The class-folder loader takes every file directly inside <digit>/, so the canvas and
+    strokes sit one folder down. Raises OSError when the disk refuses."""
+    _, images = digit_inputs(canvas)  # exactly what the reader feeds the model
+    class_dir = Path(directory) / str(digit)
+    extras = class_dir / stamp
+    extras.mkdir(parents=True, exist_ok=False)
+    names = [f"{stamp}.png"] if len(images) == 1 else [f"{stamp}-{i}.png" for i in range(len(images))]
+    written = []
+    for name, image in zip(names, images):
+        written.append(_write_png(class_dir / name, image))
+    written.append(_write_png(extras / "canvas.png", canvas))
+    pen = PenDigit(str(digit), [np.asarray(s, np.float64) for s in strokes])
+    (extras / "strokes.json").write_text(stroke_json([pen], (canvas.shape[1], canvas.shape[0])))
+    written.append(extras / "strokes.json")
+    return written
+
+
+def _write_png(path: Path, image: np.ndarray) -> Path:
+    ok, encoded = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(f"cannot encode {path.name} as PNG")
+    path.write_bytes(encoded.tobytes())  # raises OSError with the reason; cv2.imwrite only returns False
+    return path
+
+
+def label_and_save(board: Board, digit: int, directory: Path, now: float,
+                   stamp: str | None = None) -> list[Path]:
+    """Save the drawing as `digit` and clear for the next one; a failure is a banner."""
+    if not board.strokes:
+        show_banner(board, "draw a digit first, then press its key to save it", now)
+        return []
+    stamp = stamp or time.strftime("%Y%m%d-%H%M%S") + f"-{int(now * 1000) % 1000:03d}"
+    try:
+        written = save_drawing(board.canvas, board.strokes, digit, directory, stamp)
+    except OSError as err:
+        show_banner(board, f"could not save: {err.strerror or err}", now, error=True)
+        return []
+    inputs = sum(1 for p in written if p.parent == Path(directory) / str(digit))
+    show_banner(board, f"saved as {digit}: {inputs} digit{'s' * (inputs != 1)} in "
+                       f"{Path(directory).name}/{digit}/", now)
+    clear(board)
+    return written
+
+
+# ---------------------------------------------------------------- kiosk: idle clear, attract loop
+
+def load_demo_digits(path: Path) -> list[PenDigit]:
+    """Demo digits from a stroke JSON or UNIPEN file, or every .json in a folder; UserError if none."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.json"))
+        if not files:
+            raise UserError(f"{path}: no stroke JSON files in this folder")
+        return [digit for file in files for digit in read_strokes(file)]
+    return read_strokes(path)
+
+
+def demo_number(digits: list[PenDigit], rng: random.Random) -> list[PenDigit]:
+    """Two or three demo digits to write as one number."""
+    count = rng.randint(2, 3)
+    return rng.sample(digits, count) if len(digits) >= count else rng.choices(digits, k=count)
+
+
+def start_attract(board: Board, now: float) -> None:
+    """Begin writing a new demo number on a clean canvas."""
+    clear(board)
+    laid_out = layout_number(demo_number(board.demo_digits, board.rng), board.size)
+    board.attract = Attract([s for digit in laid_out for s in digit], next_at=now)
+
+
+def advance_attract(board: Board, now: float) -> None:
+    """Move the demo pen on to where it is by `now`, drawing as a mouse would."""
+    attract = board.attract
+    if attract.hold_until is not None:
+        if now >= attract.hold_until:
+            start_attract(board, now)
+        return
+    speed = ATTRACT_PEN_SPEED * board.size[1]  # pixels per second
+    while now >= attract.next_at:
+        stroke = attract.strokes[attract.stroke]
+        point = tuple(stroke[attract.point])
+        if attract.point == 0:
+            pen_down(board, point)
+        else:
+            pen_move(board, point)
+        attract.point += 1
+        if attract.point < len(stroke):
+            attract.next_at += math.dist(point, stroke[attract.point]) / speed
+            continue
+        pen_up(board)
+        attract.stroke, attract.point = attract.stroke + 1, 0
+        attract.next_at += ATTRACT_STROKE_GAP
+        if attract.stroke == len(attract.strokes):
+            attract.hold_until = now + ATTRACT_HOLD
+            return
+
+
+def update_kiosk(board: Board, now: float) -> None:
+    """After `idle_seconds` without input the kiosk clears itself and plays demo numbers."""
+    if not board.kiosk:
+        return
+    if board.attract is not None:
+        advance_attract(board, now)
+    elif now - board.last_input >= board.idle_seconds and not board.pen_is_down:
+        if board.demo_digits:
+            start_attract(board, now)
+        elif board.has_ink:
+            clear(board)
+
+
+# ---------------------------------------------------------------- the reader thread
+
+@dataclass
+class Reader:
+    """The loop's handle on the reader thread."""
+
+    jobs: queue.Queue         # (version, canvas copy), or None to stop
+    results: queue.Queue      # ("ready", device) | ("failed", message) | ("read", version, readings, ms)
+                              # | ("error", version, message)
+    thread: threading.Thread
+
+
+def load_recognizer(model_path: Path | None = DEFAULT_MODEL):
+    """Import TensorFlow and load the model (seconds; hence on the reader thread)."""
+    from .quiet import quiet_stderr
+
+    with quiet_stderr():
+        import tensorflow as tf
+
+        from .recognizer import Recognizer
+
+    # One thread reads a canvas in a few ms; TensorFlow's default pool spins on every core
+    # and takes the CPU from the frame loop on a small machine.
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TensorFlow already ran in this process (tests): keep its pools
+        pass
+    return Recognizer.load(model_path)
+
+
+def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.Queue) -> None:
+    try:
+        recognizer = load()
+    except UserError as err:
+        results.put(("failed", str(err)))
+        return
+    except Exception as err:  # a broken TensorFlow install must not take the board down
+        results.put(("failed", f"cannot load the model: {type(err).__name__}: {err}"[:300]))
+        return
+    results.put(("ready", getattr(recognizer, "device", "")))
+    while (job := jobs.get()) is not None:
+        version, canvas = job
+        started = time.perf_counter()
+        try:
+            readings = recognizer.read(canvas)
+        except Exception as err:  # any failure inside reading is a banner, never a crash
+            results.put(("error", version, f"{type(err).__name__}: {err}"[:200]))
+            continue
+        results.put(("read", version, readings, (time.perf_counter() - started) * 1000))
+
+
+def start_reader(load: Callable[[], object]) -> Reader:
+    """Start the reader thread; `load()` returns an object with `.read(canvas)` and `.device`."""
+    jobs, results = queue.Queue(), queue.Queue()
+    thread = threading.Thread(target=_read_forever, args=(load, jobs, results),
+                              name="digitboard-reader", daemon=True)
+    thread.start()
+    return Reader(jobs, results, thread)
+
+
+def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float]:
+    """Apply the reader's news to the board and hand it the canvas if the ink changed.
+    Returns the read times (ms) that arrived, for statistics."""
+    read_times = []
+    while True:
+        try:
+            message = reader.results.get_nowait()
+        except queue.Empty:
+            break
+        kind = message[0]
+        if kind == "ready":
+            model_ready(board, message[1])
+        elif kind == "failed":
+            model_failed(board, message[1])
+        elif kind == "read":
+            receive_reading(board, message[1], message[2], message[3])
+            read_times.append(message[3])
+        elif kind == "error":
+            reading_failed(board, message[2], now)
+    if want_read(board, now):
+        reader.jobs.put((board.ink_version, board.canvas.copy()))
+        read_submitted(board, now)
+    return read_times
+
+
+def stop_reader(reader: Reader) -> None:
+    reader.jobs.put(None)
