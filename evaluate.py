@@ -1,4 +1,5 @@
-"""Measure a digit reader: on the MNIST test set, on replayed pen data, and for speed.
+"""Measure a digit reader: on the MNIST test set, on replayed pen data, and for speed;
+and any classifier train.py made on a class-folder set, on that set's test split.
 
 Every command prints a readable report, writes its PNGs to --out, and with --json
 ends with one JSON line for scripts.
@@ -94,6 +95,65 @@ def mnist(ctx, limit):
            f"MNIST test ({len(labels)} digits): accuracy {accuracy:.4f}, loss {loss:.4f}, "
            f"{report['misread']} misread\n{score_table(report['per_class'])}\n"
            f"reports: {ctx.obj['out']}/mnist-confusion.png, mnist-errors.png")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(1), default=None, help="Use only N random test images.")
+@click.pass_context
+def images(ctx, directory, limit):
+    """Accuracy and per-class scores on a class-folder set's test split (DIR/test/, DIR/testing/,
+    or DIR/<class>/ itself), with the image size of --model and the class names of its card."""
+    from digitboard.data import load_test_split
+    from digitboard.evaluation import cross_entropy, predict_images
+    from digitboard.training import subset
+
+    try:
+        model, class_names = load_classifier(ctx.obj["model"])
+        height, width, channels = model.input_shape[1:]
+        if height != width:
+            raise UserError(f"{ctx.obj['model']} takes {height}×{width} images; class folders are square")
+        inputs, labels = load_test_split(directory, class_names, height, channels,
+                                         echo=lambda m: click.echo(m, err=True))
+    except UserError as err:
+        raise click.UsageError(str(err)) from None
+    if limit is not None:
+        inputs, labels = subset(inputs, labels, limit, seed=0)
+    probs = predict_images(model, inputs)
+    predicted = probs.argmax(axis=1)
+    accuracy = float(np.mean(predicted == labels))
+    loss = cross_entropy(probs, labels)
+    report = write_report(ctx.obj["out"], "images", [class_names[i] for i in labels],
+                          [class_names[i] for i in predicted], class_names, inputs,
+                          f"{directory.name} test")
+    finish(ctx, {"accuracy": round(accuracy, 5), "loss": round(loss, 5), "n": int(len(labels)),
+                 "class_names": class_names, "per_class": report["per_class"]},
+           f"{directory} test ({len(labels)} images, {len(class_names)} classes): accuracy "
+           f"{accuracy:.4f}, loss {loss:.4f}, {report['misread']} misread\n"
+           f"{score_table(report['per_class'])}\n"
+           f"reports: {ctx.obj['out']}/images-confusion.png, images-errors.png")
+
+
+def load_classifier(path: Path):
+    """(model, class names) for a classifier of any input: names from the model card beside
+    it, else "0", "1", … as for digits."""
+    import keras
+
+    from digitboard.training import read_card
+
+    if not path.is_file():
+        raise UserError(f"no model at {path}: train one with `python train.py`")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as err:  # keras raises many types for a bad file; all mean the same here
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"cannot load the model {path}: {reason[:200]}") from None
+    n_outputs = model.output_shape[-1]
+    class_names = read_card(path).get("class_names") or [str(i) for i in range(n_outputs)]
+    if len(class_names) != n_outputs or len(model.input_shape) != 4:
+        raise UserError(f"{path} takes {model.input_shape[1:]} → {n_outputs} classes, but its card "
+                        f"names {len(class_names)}: not a train.py image classifier")
+    return model, class_names
 
 
 @cli.command()

@@ -254,11 +254,12 @@ def load_class_folders(directory: Path, image_size: int = 28, channels: int = 1,
     return Dataset(x_train, y_train, x_test, y_test, class_names=class_names, source=str(directory))
 
 
-def load_data(spec: str, image_size: int = 28, channels: int = 1,
+def load_data(spec: str, image_size: int | None = None, channels: int = 1,
               echo: Callable[[str], None] = print) -> Dataset:
-    """`mnist`, a folder of IDX files, or a class-folder set."""
+    """`mnist`, a folder of IDX files, or a class-folder set; `image_size` (default 28) and
+    `channels` (1 or 3) say what class-folder images become, other sets keep their own."""
     if spec == "mnist":
-        return load_mnist(echo=echo)
+        return _native_size(load_mnist(echo=echo), image_size, channels)
     directory = Path(spec)
     if not directory.exists():
         raise UserError(f"data path does not exist: {directory}")
@@ -267,8 +268,37 @@ def load_data(spec: str, image_size: int = 28, channels: int = 1,
     if not any(directory.iterdir()):
         raise UserError(f"data folder is empty: {directory}")
     if has_idx_files(directory):
-        return load_idx_dir(directory)
-    return load_class_folders(directory, image_size, channels, echo)
+        return _native_size(load_idx_dir(directory), image_size, channels)
+    return load_class_folders(directory, image_size or 28, channels, echo)
+
+
+def _native_size(data: Dataset, image_size: int | None, channels: int) -> Dataset:
+    height, width = data.x_train.shape[1:3]
+    if channels != 1 or image_size is not None and (height, width) != (image_size, image_size):
+        raise UserError(f"--image-size and --channels resize class-folder sets only; "
+                        f"{data.source} holds {height}×{width} grayscale images")
+    return data
+
+
+def load_test_split(directory: Path, class_names: list[str], image_size: int = 28, channels: int = 1,
+                    echo: Callable[[str], None] = print) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) of a class-folder set's test split (`DIR/test/` or `DIR/testing/`), or
+    of `DIR/<class>/` itself when it has no splits; labels index `class_names`."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserError(f"no such folder: {directory}")
+    test_dir = next((directory / n for n in TEST_SPLIT_NAMES if (directory / n).is_dir()), None)
+    if test_dir is None:
+        if any((directory / n).is_dir() for n in TRAIN_SPLIT_NAMES):
+            raise UserError(f"{directory} has a training split but no test/ or testing/ folder")
+        test_dir = directory
+    class_dirs = _class_dirs(test_dir)
+    if not class_dirs:
+        raise UserError(f"{test_dir}: no class folders")
+    images, labels = _read_class_dirs(class_dirs, class_names, image_size, channels, echo)
+    if len(images) == 0:
+        raise UserError(f"{test_dir}: no readable images in its class folders")
+    return images, labels
 
 
 # ---------------------------------------------------------------- extra training data

@@ -39,6 +39,14 @@ def classify_all(recognizer: Recognizer, images: np.ndarray, batch_size: int = 1
                            for i in range(0, len(images), batch_size)] or [np.zeros((0, 10))])
 
 
+def predict_images(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """(n, h, w) or (n, h, w, c) uint8 images → (n, classes) probabilities from any Keras
+    classifier train.py made (the recognizer is for 28×28 digits only)."""
+    batch = np.asarray(images, np.float32)
+    batch = batch[..., None] if batch.ndim == 3 else batch  # (n, h, w, c)
+    return np.asarray(model.predict(batch, batch_size=batch_size, verbose=0), np.float32)
+
+
 def cross_entropy(probs: np.ndarray, labels: np.ndarray) -> float:
     picked = probs[np.arange(len(labels)), labels]
     return float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))

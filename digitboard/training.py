@@ -1,14 +1,16 @@
-"""Fitting a classifier: augmentation, callbacks, atomic checkpoints and the model card."""
+"""Fitting a classifier: run settings, augmentation, callbacks, atomic checkpoints and the model card."""
 
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -16,22 +18,125 @@ from typing import Callable
 import numpy as np
 
 from .data import Dataset
-from .model import tf_device
+from .model import ARCHITECTURES, read_network, tf_device
 from .errors import UserError
+
+SCHEDULES = ("cosine", "exponential", "constant")
+OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass
 class TrainConfig:
-    arch: str = "cnn"
+    """The hyper-parameters of one training; train.py's options default to these."""
+
+    arch: str = "cnn"                  # a built-in architecture or a JSON network file
     epochs: int = 20
     batch_size: int = 128
-    learning_rate: float = 3e-3
+    learning_rate: float = 3e-3        # peak (cosine), initial (exponential) or fixed rate
+    schedule: str = "cosine"           # one epoch of warm-up, then cosine decay
+    decay_steps: int | None = None     # None: the whole run (cosine), one epoch (exponential)
+    decay_rate: float = 0.9            # exponential: the rate's factor every decay_steps
+    optimizer: str = "adam"
+    momentum: float = 0.9              # sgd only
+    filters: int | None = None         # None: the built-in architecture's own
+    kernel_size: int | None = None
+    units: int | None = None
     patience: int = 5
     validation_split: float = 0.05
     augment: bool = True
     dropout: float = 0.3
     seed: int = 42
     mixed_precision: bool = False
+
+
+# Settings a grid may search over: the hyper-parameters, not where data comes from or goes.
+GRID_KEYS = tuple(f.name for f in fields(TrainConfig) if f.name != "mixed_precision")
+# Settings holding paths, which a config file gives relative to its own folder.
+PATH_KEYS = ("data", "extra", "init_from", "out", "arch")
+NOT_PATHS = ("mnist", *ARCHITECTURES)
+KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
+              list: "a list of strings"}
+
+
+# ---------------------------------------------------------------- config files
+
+def read_config(path: Path) -> dict:
+    """A JSON or TOML file of train.py settings: keys as options (learning_rate or
+    learning-rate), relative paths taken from the file's own folder."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read the config {path}: {getattr(err, 'strerror', None) or err}") from None
+    try:
+        if path.suffix == ".toml":
+            values = tomllib.loads(text)
+        elif path.suffix == ".json":
+            values = json.loads(text)
+        else:
+            raise UserError(f"{path}: a config is a .json or .toml file")
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
+        raise UserError(f"{path}: not valid {path.suffix[1:].upper()} ({err})") from None
+    if not isinstance(values, dict):
+        raise UserError(f"{path}: a config holds settings by name, e.g. {{\"epochs\": 5}}")
+    values = {key.replace("-", "_"): value for key, value in values.items()}
+    for key in PATH_KEYS:
+        if key in values:
+            values[key] = _from_folder(values[key], path.parent)
+    return values
+
+
+def _from_folder(value, folder: Path):
+    if isinstance(value, list):
+        return [_from_folder(v, folder) for v in value]
+    if isinstance(value, str) and value not in NOT_PATHS and not Path(value).is_absolute():
+        return os.path.normpath(folder / value)
+    return value
+
+
+def check_config(values: dict, kinds: dict[str, type], source: str) -> tuple[dict, dict]:
+    """(settings, grid): plain values, and the lists of values to search over.
+
+    `kinds` gives each valid key's type (int, float, bool, str, or list for repeatable
+    options); a list of values for a non-list key becomes a grid axis when the key is a
+    hyper-parameter. None (JSON null) leaves the option at its default."""
+    settings, grid = {}, {}
+    for key, value in values.items():
+        if key not in kinds:
+            close = difflib.get_close_matches(key, kinds, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(sorted(kinds))}"
+            raise UserError(f"{source}: unknown key '{key}' ({hint})")
+        kind = kinds[key]
+        if value is None:
+            continue
+        if kind is list and isinstance(value, str):  # one --extra needs no brackets
+            value = [value]
+        if isinstance(value, list) and kind is not list:
+            if key not in GRID_KEYS:
+                raise UserError(f"{source}: '{key}' cannot be a list of values: only "
+                                f"hyper-parameters ({', '.join(GRID_KEYS)}) can be grid axes")
+            if not value:
+                raise UserError(f"{source}: '{key}' is an empty list: a grid axis needs at least one value")
+            for item in value:
+                _check_type(key, item, kind, source)
+            grid[key] = value
+        else:
+            _check_type(key, value, kind, source)
+            settings[key] = value
+    return settings, grid
+
+
+def _check_type(key: str, value, kind: type, source: str) -> None:
+    if kind is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    elif kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise UserError(f"{source}: '{key}' must be {KIND_WORDS[kind]}, got {json.dumps(value, default=str)}")
 
 
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int,
@@ -59,27 +164,31 @@ def as_model_input(images: np.ndarray) -> np.ndarray:
     return images[..., None] if images.ndim == 3 else images
 
 
-def make_augmenter(seed: int):
+def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
     """Random changes that mouse- and pen-drawn digits show: slant, size, position, stroke width.
 
     The geometric changes are composed into one affine map and applied in one resampling,
-    since chaining Keras' RandomRotation/Shear/Zoom/Translation blurs 28×28 digits."""
+    since chaining Keras' RandomRotation/Shear/Zoom/Translation blurs 28×28 digits. `size`
+    (h, w) of other image sets moves the centre and scales the shift."""
     import tensorflow as tf
 
     generator = tf.random.Generator.from_seed(seed)
+    height, width = size
+    centre_x, centre_y = (width - 1) / 2, (height - 1) / 2  # 13.5 for 28×28
+    max_shift = 2.5 * min(height, width) / 28
 
     def random_affine(n):  # (n, 8) projective-transform rows mapping output to input pixels
         angle = generator.uniform([n], -0.2, 0.2)            # ±11°
         shear = generator.uniform([n], -0.2, 0.2)
         scale = generator.uniform([n], 0.85, 1.12)           # < 1 draws the digit larger
         aspect = generator.uniform([n], 0.9, 1.1)
-        shift = generator.uniform([n, 2], -2.5, 2.5)         # pixels
+        shift = generator.uniform([n, 2], -max_shift, max_shift)  # pixels
         cos, sin = tf.cos(angle) * scale, tf.sin(angle) * scale
         a0, a1 = cos * aspect, -sin + shear * cos
         b0, b1 = sin * aspect, cos + shear * sin
-        centre = 13.5  # rotate, shear and zoom about the image centre
-        a2 = centre - a0 * centre - a1 * centre + shift[:, 0]
-        b2 = centre - b0 * centre - b1 * centre + shift[:, 1]
+        # rotate, shear and zoom about the image centre
+        a2 = centre_x - a0 * centre_x - a1 * centre_y + shift[:, 0]
+        b2 = centre_y - b0 * centre_x - b1 * centre_y + shift[:, 1]
         zeros = tf.zeros([n])
         return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
 
@@ -107,7 +216,7 @@ def make_datasets(x_train, y_train, x_val, y_val, batch_size: int, augment: bool
              .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
              .batch(batch_size))
     if augment:
-        train = train.map(make_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE)
+        train = train.map(make_augmenter(seed, x_train.shape[1:3]), num_parallel_calls=tf.data.AUTOTUNE)
     val = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(512)
     return train.prefetch(tf.data.AUTOTUNE), val.prefetch(tf.data.AUTOTUNE)
 
@@ -165,14 +274,34 @@ def versions() -> dict:
             "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__}
 
 
-def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None,
-          extra_sources: list[str] = (), command: str = "",
-          echo: Callable[[str], None] = print) -> dict:
-    """Fit, checkpoint the best epoch to `out`, write history, curves and card; return the card."""
+def make_optimizer(config: TrainConfig, steps_per_epoch: int):
+    """The optimizer with its learning-rate schedule."""
     import keras
-    import tensorflow as tf
 
-    from .plots import plot_curves
+    steps = steps_per_epoch
+    if config.schedule == "cosine":  # one epoch of warm-up from a tenth of the peak, then decay
+        rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate / 10, decay_steps=config.decay_steps or steps * config.epochs,
+            alpha=0.01, warmup_target=config.learning_rate, warmup_steps=steps)
+    elif config.schedule == "exponential":
+        rate = keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate, decay_steps=config.decay_steps or steps, decay_rate=config.decay_rate)
+    elif config.schedule == "constant":
+        rate = config.learning_rate
+    else:
+        raise UserError(f"unknown schedule {config.schedule!r}; choose from {', '.join(SCHEDULES)}")
+    if config.optimizer == "sgd":
+        return keras.optimizers.SGD(rate, momentum=config.momentum)
+    if config.optimizer != "adam":
+        raise UserError(f"unknown optimizer {config.optimizer!r}; choose from {', '.join(OPTIMIZERS)}")
+    return keras.optimizers.Adam(rate)
+
+
+def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
+             echo: Callable[[str], None]):
+    """Seed, split, build and compile: what a training and a grid trial share.
+    Returns (model, device, training images, (x_train, y_train), (x_val, y_val))."""
+    import keras
 
     keras.utils.set_random_seed(config.seed)
     device = tf_device()
@@ -191,14 +320,42 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         model = load_init_model(init_from, x.shape[1:], n_classes)
     else:
         from .model import build_model
-        model = build_model(config.arch, x.shape[1:], n_classes, config.dropout)
+        model = build_model(config.arch, x.shape[1:], n_classes, config.dropout, config.filters,
+                            config.kernel_size, config.units)
     steps = int(np.ceil(len(x_train) / config.batch_size))
-    schedule = keras.optimizers.schedules.CosineDecay(
-        config.learning_rate / 10, decay_steps=steps * config.epochs, alpha=0.01,
-        warmup_target=config.learning_rate, warmup_steps=steps)
-    model.compile(optimizer=keras.optimizers.Adam(schedule),
+    model.compile(optimizer=make_optimizer(config, steps),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)  # XLA makes these convolutions ~4× slower on CPU
+    return model, device, x, (x_train, y_train), (x_val, y_val)
+
+
+def fit_trial(data: Dataset, config: TrainConfig) -> dict:
+    """Train one grid combination, saving nothing; its best validation scores and time."""
+    import keras
+
+    model, _, _, (x_train, y_train), (x_val, y_val) = _prepare(data, config, None, echo=lambda _: None)
+    train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
+                                     config.augment, config.seed)
+    started = time.time()
+    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=config.patience)
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[stop],
+                        shuffle=False, verbose=0).history
+    best = int(np.argmax(history["val_accuracy"]))
+    return {"val_accuracy": round(float(history["val_accuracy"][best]), 5),
+            "val_loss": round(float(history["val_loss"][best]), 5),
+            "best_epoch": best + 1, "epochs_run": len(history["val_accuracy"]),
+            "seconds": round(time.time() - started, 1)}
+
+
+def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None,
+          extra_sources: list[str] = (), command: str = "", config_file: str | None = None,
+          echo: Callable[[str], None] = print) -> dict:
+    """Fit, checkpoint the best epoch to `out`, write history, curves and card; return the card."""
+    import keras
+
+    from .plots import plot_curves
+
+    model, device, x, (x_train, y_train), (x_val, y_val) = _prepare(data, config, init_from, echo)
 
     out.parent.mkdir(parents=True, exist_ok=True)
     history_path = out.parent / "history.csv"
@@ -240,6 +397,9 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         "epochs_run": len(val_acc), "interrupted": interrupted,
         "wall_time_s": round(wall_time, 1),
         "command": command, "seed": config.seed, "config": vars(config),
+        **({"config_file": config_file} if config_file else {}),
+        **({"network": read_network(config.arch)}
+           if config.arch not in ARCHITECTURES and init_from is None else {}),
         "data": data.source, "extra": list(extra_sources),
         "train_samples": int(len(x_train)), "validation_samples": int(len(x_val)),
         "class_names": list(data.class_names), "input_shape": list(x.shape[1:]),
@@ -252,6 +412,15 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
     if history:
         plot_curves(history, out.parent / "curves.png")
     return card
+
+
+def read_card(model_path: Path) -> dict:
+    """The model card train() wrote beside a model; {} when there is none."""
+    path = Path(model_path).with_suffix(".json")
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read the model card {path}: {err}") from None
 
 
 def _read_history(path: Path) -> dict:

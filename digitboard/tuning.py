@@ -1,0 +1,89 @@
+"""Grid search: every list of values in a config is an axis; each combination trains briefly
+and is scored on its validation split; the table of results sorts best first."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+from . import training
+from .data import Dataset
+from .model import build_model
+from .training import TrainConfig, as_model_input, atomic_write_text
+
+SCORES = ("val_accuracy", "val_loss", "best_epoch", "epochs_run", "seconds")
+
+
+def grid_points(axes: dict[str, list]) -> list[dict]:
+    """Every combination of the axes' values, the last axis changing fastest."""
+    return [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+
+
+def check_points(data: Dataset, base: TrainConfig, points: list[dict]) -> None:
+    """Build each combination's network once, so one that does not fit the data fails now,
+    not an hour into the search."""
+    shape = as_model_input(data.x_train[:1]).shape[1:]
+    seen = set()
+    for point in points:
+        c = replace(base, **point)
+        if (c.arch, c.filters, c.kernel_size, c.units) not in seen:
+            seen.add((c.arch, c.filters, c.kernel_size, c.units))
+            build_model(c.arch, shape, len(data.class_names), c.dropout, c.filters, c.kernel_size, c.units)
+
+
+@dataclass
+class GridResult:
+    rows: list[dict]          # one per finished combination, best validation accuracy first
+    total: int                # combinations in the grid
+    interrupted: bool = False
+
+
+def sort_rows(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (-r["val_accuracy"], r["val_loss"]))
+
+
+def run_grid(data: Dataset, base: TrainConfig, points: Iterable[dict], total: int,
+             on_row: Callable[[list[dict]], None] = lambda rows: None) -> GridResult:
+    """Train every combination with `training.fit_trial`; `on_row(sorted rows)` after each one
+    (to save the table as it grows). Ctrl-C stops the search and keeps the rows so far."""
+    rows = []
+    try:
+        for point in points:
+            rows.append({**point, **training.fit_trial(data, replace(base, **point))})
+            on_row(sort_rows(rows))
+    except KeyboardInterrupt:
+        return GridResult(sort_rows(rows), total, interrupted=True)
+    return GridResult(sort_rows(rows), total)
+
+
+def table_text(rows: list[dict], axes: list[str]) -> str:
+    """The rows as an aligned text table, one column per axis then the scores."""
+    columns = [*axes, *SCORES]
+    cells = [[_cell(row[c], c) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value, column: str) -> str:
+    if column in ("val_accuracy", "val_loss"):
+        return f"{value:.4f}"
+    if column == "seconds":
+        return f"{value:.1f}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return Path(value).name if isinstance(value, str) and value.endswith(".json") else str(value)
+
+
+def write_csv(rows: list[dict], axes: list[str], path: Path) -> None:
+    """The table as CSV, replaced in one step so a reader never sees half of it."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=[*axes, *SCORES], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
