@@ -137,17 +137,10 @@ def images(ctx, directory, limit):
 def load_classifier(path: Path):
     """(model, class names) for a classifier of any input: names from the model card beside
     it, else "0", "1", … as for digits."""
-    import keras
-
+    from digitboard.model import load_model_file
     from digitboard.training import read_card
 
-    if not path.is_file():
-        raise UserError(f"no model at {path}: train one with `python train.py`")
-    try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as err:  # keras raises many types for a bad file; all mean the same here
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(f"cannot load the model {path}: {reason[:200]}") from None
+    model = load_model_file(path)
     n_outputs = model.output_shape[-1]
     class_names = read_card(path).get("class_names") or [str(i) for i in range(n_outputs)]
     if len(class_names) != n_outputs or len(model.input_shape) != 4:

@@ -161,3 +161,15 @@ def tf_device() -> str:
         return "CPU"
     details = tf.config.experimental.get_device_details(gpus[0])
     return f"GPU: {details.get('device_name', gpus[0].name)}"
+
+
+def load_model_file(path: Path):
+    """A saved Keras model (.keras or legacy .h5), uncompiled; UserError when missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"no model at {path}: train one with `python train.py`")
+    try:
+        return keras.models.load_model(path, compile=False)
+    except Exception as err:  # keras raises many types for a bad file; all mean the same here
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"cannot load the model {path}: {reason[:200]}") from None

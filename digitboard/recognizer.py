@@ -15,7 +15,7 @@ from .quiet import quiet_stderr
 with quiet_stderr():  # TensorFlow's C++ start-up chatter
     import tensorflow as tf
 
-    from .model import tf_device
+    from .model import load_model_file, tf_device
 
 
 @dataclass(frozen=True)
@@ -47,17 +47,8 @@ class Recognizer:
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Recognizer":
         """Load a `.keras` or legacy `.h5` classifier (28×28×1 in, 10 out); None = the shipped model."""
-        import keras
-
         path = Path(path) if path is not None else DEFAULT_MODEL
-        if not path.is_file():
-            raise UserError(f"no model at {path}: train one with `python train.py`")
-        try:
-            model = keras.models.load_model(path, compile=False)
-        except Exception as err:  # keras raises many types for a bad file; all mean the same here
-            reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-            raise UserError(f"cannot load the model {path}: {reason[:200]}") from None
-        return cls(model, path)
+        return cls(load_model_file(path), path)
 
     def _outputs_look_like_probabilities(self) -> bool:
         """Softmax models return rows summing to 1; others return logits we softmax ourselves."""

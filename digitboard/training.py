@@ -229,12 +229,12 @@ def check_init_model(model, input_shape: tuple, n_classes: int, path: Path) -> N
 
 
 def load_init_model(path: Path, input_shape: tuple, n_classes: int):
-    import keras
+    from .model import load_model_file
 
     try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as err:
-        raise UserError(f"--init-from {path}: cannot load the model ({str(err).splitlines()[0]})") from None
+        model = load_model_file(path)
+    except UserError as err:
+        raise UserError(f"--init-from: {err}") from None
     check_init_model(model, input_shape, n_classes, path)
     return model
 
