@@ -190,3 +190,31 @@ def make_unipen(tmp_path):
         return path
 
     return make
+
+
+# ---------------------------------------------------------------- train.py runs
+
+
+def run_train(*args):
+    """train.py through CliRunner; arguments may be paths or numbers."""
+    return CliRunner().invoke(train.main, [str(a) for a in args])
+
+
+def snapshot(folder: Path) -> dict:
+    """Every file under folder with its bytes, to show a failed run changed nothing."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def previous_run(tmp_path) -> Path:
+    """A models/ folder holding an earlier run's files (model, card, history, curves, grid
+    table); returns its --out path."""
+    out = tmp_path / "models" / "best.keras"
+    out.parent.mkdir()
+    out.write_bytes(b"an earlier model")
+    (out.parent / "best.json").write_text('{"test_accuracy": 0.99}\n')
+    (out.parent / "history.csv").write_text("epoch,accuracy\n0,0.9\n")
+    (out.parent / "curves.png").write_bytes(b"earlier curves")
+    (out.parent / "grid.csv").write_text("learning_rate,val_accuracy\n0.1,0.5\n")
+    return out
+

@@ -19,7 +19,7 @@ from digitboard.model import ARCH_DEFAULTS, build_model
 from digitboard.paths import DEFAULT_MODEL, MODELS_DIR
 from digitboard.training import TrainConfig, make_optimizer
 
-from conftest import write_image
+from conftest import run_train, snapshot, write_image
 
 QUICK = ["--arch", "small", "--epochs", "1", "--batch-size", "8", "--no-augment"]
 
@@ -28,10 +28,6 @@ SHIPPED = {"arch": "cnn", "epochs": 20, "batch_size": 128, "learning_rate": 3e-3
            "momentum": 0.9, "filters": None, "kernel_size": None, "units": None, "patience": 5,
            "validation_split": 0.05, "augment": True, "dropout": 0.3, "seed": 42,
            "mixed_precision": False}
-
-
-def run_train(*args):
-    return CliRunner().invoke(train.main, [str(a) for a in args])
 
 
 def parse(*args) -> dict:
@@ -47,21 +43,6 @@ def write_config(path: Path, values: dict) -> Path:
     else:
         path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
     return path
-
-
-def snapshot(folder: Path) -> dict:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture
-def previous_run(tmp_path) -> Path:
-    """A folder holding an earlier run's model, card and grid table; returns its --out path."""
-    out = tmp_path / "models" / "best.keras"
-    out.parent.mkdir()
-    out.write_bytes(b"an earlier model")
-    (out.parent / "best.json").write_text('{"test_accuracy": 0.99}\n')
-    (out.parent / "grid.csv").write_text("learning_rate,val_accuracy\n0.1,0.5\n")
-    return out
 
 
 def assert_one_line_error(result, message: str) -> None:

@@ -13,7 +13,8 @@ import train
 from digitboard import training
 from digitboard.tuning import grid_points, sort_rows, table_text, write_csv
 
-from test_config import assert_one_line_error, parse, snapshot, write_config
+from conftest import snapshot
+from test_config import assert_one_line_error, parse, write_config
 
 GRID = {"arch": "small", "epochs": 1, "batch_size": 8, "augment": False, "validation_split": 0.25}
 

@@ -11,41 +11,19 @@ import cv2
 import keras
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import train
 from digitboard import training
 from digitboard.model import build_model
 
-from conftest import TINY_MODEL_ARGS, write_idx, write_image
+from conftest import TINY_MODEL_ARGS, run_train, snapshot, write_idx, write_image
 
 QUICK = ["--arch", "small", "--epochs", "1", "--batch-size", "8", "--no-augment"]
-
-
-def run_train(*args):
-    return CliRunner().invoke(train.main, [str(a) for a in args])
 
 
 def history_rows(folder: Path) -> list[dict]:
     with open(folder / "history.csv") as f:
         return list(csv.DictReader(f))
-
-
-def snapshot(folder: Path) -> dict:
-    """Every file under folder with its bytes."""
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-@pytest.fixture
-def previous_run(tmp_path) -> Path:
-    """A models/ folder holding an earlier run's files; returns its --out path."""
-    out = tmp_path / "models" / "best.keras"
-    out.parent.mkdir()
-    out.write_bytes(b"an earlier model")
-    (out.parent / "best.json").write_text('{"test_accuracy": 0.99}\n')
-    (out.parent / "history.csv").write_text("epoch,accuracy\n0,0.9\n")
-    (out.parent / "curves.png").write_bytes(b"earlier curves")
-    return out
 
 
 class Interrupt(keras.callbacks.Callback):
