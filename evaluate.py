@@ -50,6 +50,24 @@ def write_report(out: Path, name: str, labels, predictions, class_names, inputs,
     return {"per_class": per_class_scores(matrix[:, :n], class_names), "misread": len(wrong)}
 
 
+def report_classification(ctx, name: str, title: str, counted: str, probs: np.ndarray,
+                          labels: np.ndarray, class_names: list[str], inputs: np.ndarray,
+                          summary: dict | None = None) -> None:
+    """Accuracy, loss, per-class scores and the report PNGs for a labelled test set."""
+    from digitboard.evaluation import cross_entropy
+
+    predicted = probs.argmax(axis=1)
+    accuracy = float(np.mean(predicted == labels))
+    loss = cross_entropy(probs, labels)
+    report = write_report(ctx.obj["out"], name, [class_names[i] for i in labels],
+                          [class_names[i] for i in predicted], class_names, inputs, title)
+    finish(ctx, {"accuracy": round(accuracy, 5), "loss": round(loss, 5), "n": int(len(labels)),
+                 **(summary or {}), "per_class": report["per_class"]},
+           f"{title} ({counted}): accuracy {accuracy:.4f}, loss {loss:.4f}, "
+           f"{report['misread']} misread\n{score_table(report['per_class'])}\n"
+           f"reports: {ctx.obj['out']}/{name}-confusion.png, {name}-errors.png")
+
+
 def score_table(per_class: list[dict]) -> str:
     rows = [f"  {'class':>6} {'precision':>9} {'recall':>7} {'f1':>7} {'n':>6}"]
     rows += [f"  {r['class']:>6} {r['precision']:9.4f} {r['recall']:7.4f} {r['f1']:7.4f} {r['support']:6d}"
@@ -75,7 +93,7 @@ def cli(ctx, model_path, out, as_json):
 def mnist(ctx, limit):
     """Accuracy, loss and per-class scores on the official MNIST test set."""
     from digitboard.data import load_mnist
-    from digitboard.evaluation import classify_all, cross_entropy
+    from digitboard.evaluation import classify_all
 
     try:
         recognizer = load_recognizer(ctx.obj["model"])
@@ -83,18 +101,8 @@ def mnist(ctx, limit):
     except UserError as err:
         raise click.UsageError(str(err)) from None
     images, labels = data.x_test[:limit], data.y_test[:limit].astype(np.int64)
-    probs = classify_all(recognizer, images)
-    predicted = probs.argmax(axis=1)
-    accuracy = float(np.mean(predicted == labels))
-    loss = cross_entropy(probs, labels)
-    names = [str(d) for d in range(10)]
-    report = write_report(ctx.obj["out"], "mnist", [names[i] for i in labels],
-                          [names[i] for i in predicted], names, images, "MNIST test")
-    finish(ctx, {"accuracy": round(accuracy, 5), "loss": round(loss, 5), "n": int(len(labels)),
-                 "per_class": report["per_class"]},
-           f"MNIST test ({len(labels)} digits): accuracy {accuracy:.4f}, loss {loss:.4f}, "
-           f"{report['misread']} misread\n{score_table(report['per_class'])}\n"
-           f"reports: {ctx.obj['out']}/mnist-confusion.png, mnist-errors.png")
+    report_classification(ctx, "mnist", "MNIST test", f"{len(labels)} digits",
+                          classify_all(recognizer, images), labels, [str(d) for d in range(10)], images)
 
 
 @cli.command()
@@ -105,7 +113,7 @@ def images(ctx, directory, limit):
     """Accuracy and per-class scores on a class-folder set's test split (DIR/test/, DIR/testing/,
     or DIR/<class>/ itself), with the image size of --model and the class names of its card."""
     from digitboard.data import load_test_split
-    from digitboard.evaluation import cross_entropy, predict_images
+    from digitboard.evaluation import predict_images
     from digitboard.training import subset
 
     try:
@@ -119,19 +127,10 @@ def images(ctx, directory, limit):
         raise click.UsageError(str(err)) from None
     if limit is not None:
         inputs, labels = subset(inputs, labels, limit, seed=0)
-    probs = predict_images(model, inputs)
-    predicted = probs.argmax(axis=1)
-    accuracy = float(np.mean(predicted == labels))
-    loss = cross_entropy(probs, labels)
-    report = write_report(ctx.obj["out"], "images", [class_names[i] for i in labels],
-                          [class_names[i] for i in predicted], class_names, inputs,
-                          f"{directory.name} test")
-    finish(ctx, {"accuracy": round(accuracy, 5), "loss": round(loss, 5), "n": int(len(labels)),
-                 "class_names": class_names, "per_class": report["per_class"]},
-           f"{directory} test ({len(labels)} images, {len(class_names)} classes): accuracy "
-           f"{accuracy:.4f}, loss {loss:.4f}, {report['misread']} misread\n"
-           f"{score_table(report['per_class'])}\n"
-           f"reports: {ctx.obj['out']}/images-confusion.png, images-errors.png")
+    report_classification(ctx, "images", f"{directory.name} test",
+                          f"{len(labels)} images, {len(class_names)} classes",
+                          predict_images(model, inputs), labels, class_names, inputs,
+                          {"class_names": class_names})
 
 
 def load_classifier(path: Path):

@@ -8,8 +8,6 @@ with `--grid`, every list of values in it is searched.
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 from dataclasses import asdict, fields, replace
 from pathlib import Path
@@ -21,9 +19,8 @@ from click.core import ParameterSource
 from digitboard.errors import UserError
 from digitboard.model import ARCHITECTURES
 from digitboard.paths import DEFAULT_MODEL
-from digitboard.training import (NOT_PATHS, OPTIMIZERS, PATH_KEYS, SCHEDULES, TrainConfig,
-                                 atomic_write_text, check_config, command_line, read_config,
-                                 subset, train)
+from digitboard.training import (OPTIMIZERS, SCHEDULES, TrainConfig, check_config, command_line,
+                                 read_config, subset, train, write_config)
 
 DEFAULTS = TrainConfig()  # the CLI's defaults are the library's
 GRID_LIMIT = 5000         # images per grid combination when --limit is not given
@@ -130,7 +127,7 @@ def check_arch(ctx, param, value):
 @click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.momentum,
               help="SGD momentum.")
 @click.option("--patience", type=click.IntRange(1), default=DEFAULTS.patience,
-              help="Epochs without a better validation accuracy before stopping.")
+              help="Epochs without a lower validation loss before stopping.")
 @click.option("--validation-split", type=click.FloatRange(0, 0.5, min_open=True),
               default=DEFAULTS.validation_split, help="Fraction of training data held out for validation.")
 @click.option("--augment/--no-augment", default=DEFAULTS.augment,
@@ -233,32 +230,15 @@ def search(dataset, config: TrainConfig, axes: dict[str, list], out: Path, optio
     if result.interrupted:
         click.echo(f"interrupted: {len(result.rows)} of {result.total} combinations done")
     best = {key: result.rows[0][key] for key in names}
-    write_best_config(best_path, replace(config, **best), options)
+    write_config(best_path, {"data": options["data"], "image_size": options["image_size"],
+                             "channels": options["channels"], "extra": list(options["extra"]),
+                             "extra_repeat": options["extra_repeat"],
+                             **asdict(replace(config, **best)), "out": str(options["out"])})
     flags = " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool)
                      else f"--{'' if v else 'no-'}{k.replace('_', '-')}" for k, v in best.items())
     click.echo(f"best: {flags} (val accuracy {result.rows[0]['val_accuracy']:.4f}) → {table_path}\n"
                f"train it on all the data (the command line wins, e.g. --epochs 20):\n"
                f"  python train.py --config {best_path}")
-
-
-def write_best_config(path: Path, config: TrainConfig, options: dict) -> None:
-    """Every setting of the best combination as a config file, paths relative to its folder;
-    --limit is left out, since the grid's subset is not what a full training wants."""
-    settings = {"data": options["data"], "image_size": options["image_size"],
-                "channels": options["channels"], "extra": list(options["extra"]),
-                "extra_repeat": options["extra_repeat"], **asdict(config), "out": str(options["out"])}
-    for key in PATH_KEYS:
-        if key in settings:
-            settings[key] = _relative(settings[key], path.parent)
-    atomic_write_text(path, json.dumps(settings, indent=2) + "\n")
-
-
-def _relative(value, folder: Path):
-    if isinstance(value, list):
-        return [_relative(v, folder) for v in value]
-    if value is None or value in NOT_PATHS:
-        return value
-    return os.path.relpath(Path(value).resolve(), folder.resolve())
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import numpy as np
 
 from .errors import UserError
 from .paths import MNIST_CACHE
+from .preprocess import normalize_digit
+from .strokes import brush_for, draw_strokes, read_unipen
 
 MNIST_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -305,8 +307,6 @@ def load_test_split(directory: Path, class_names: list[str], image_size: int = 2
 
 def draw_pen_digit(strokes: list[np.ndarray], height: float, brush: int) -> np.ndarray:
     """A pen digit drawn `height` pixels tall with a `brush`-pixel pen, as on the board."""
-    from .strokes import draw_strokes
-
     side = int(height / 0.7)  # draw_strokes leaves a 15 % margin on each side
     return draw_strokes(strokes, brush=brush, size=(side, side))
 
@@ -315,9 +315,6 @@ def pen_renderings(strokes: list[np.ndarray], count: int, rng: np.random.Generat
     """`count` 28×28 inputs of one pen digit: the first at the board's usual size and brush,
     the rest at random sizes (50–420 px) and brushes (2–20 px, at most 30 % of the height),
     because mouse digits come large and small, with thin and fat brushes."""
-    from .preprocess import normalize_digit
-    from .strokes import brush_for
-
     inputs = [normalize_digit(draw_pen_digit(strokes, 360, brush_for(600)))]
     for _ in range(count - 1):
         height = float(np.exp(rng.uniform(np.log(50), np.log(420))))
@@ -337,8 +334,6 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
     if not path.exists():
         raise UserError(f"--extra path does not exist: {path}")
     if path.is_file():
-        from .strokes import read_unipen
-
         rng = np.random.default_rng(seed)
         samples = read_unipen(path)
         images = np.stack([image for s in samples for image in pen_renderings(s.strokes, repeat, rng)])

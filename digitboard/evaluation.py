@@ -11,6 +11,7 @@ import numpy as np
 from .preprocess import SIDE
 from .recognizer import Recognizer
 from .strokes import PenDigit, brush_for, draw_strokes, fit_strokes
+from .training import as_model_input
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
@@ -42,8 +43,7 @@ def classify_all(recognizer: Recognizer, images: np.ndarray, batch_size: int = 1
 def predict_images(model, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """(n, h, w) or (n, h, w, c) uint8 images → (n, classes) probabilities from any Keras
     classifier train.py made (the recognizer is for 28×28 digits only)."""
-    batch = np.asarray(images, np.float32)
-    batch = batch[..., None] if batch.ndim == 3 else batch  # (n, h, w, c)
+    batch = as_model_input(np.asarray(images, np.float32))  # (n, h, w, c)
     return np.asarray(model.predict(batch, batch_size=batch_size, verbose=0), np.float32)
 
 

@@ -153,8 +153,6 @@ def tf_device() -> str:
     """'GPU: <name>' when TensorFlow sees a GPU, else 'CPU'."""
     import tensorflow as tf
 
-    from .quiet import quiet_stderr
-
     with quiet_stderr():
         gpus = tf.config.list_physical_devices("GPU")
     if not gpus:

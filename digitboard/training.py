@@ -94,6 +94,24 @@ def _from_folder(value, folder: Path):
     return value
 
 
+def write_config(path: Path, settings: dict) -> None:
+    """Settings as a JSON config that read_config reads back the same: paths relative to the
+    file's folder. (--limit is not among them: a grid's subset is not what a full run wants.)"""
+    settings = dict(settings)
+    for key in PATH_KEYS:
+        if key in settings:
+            settings[key] = _relative(settings[key], path.parent)
+    atomic_write_text(path, json.dumps(settings, indent=2) + "\n")
+
+
+def _relative(value, folder: Path):
+    if isinstance(value, list):
+        return [_relative(v, folder) for v in value]
+    if value is None or value in NOT_PATHS:
+        return value
+    return os.path.relpath(Path(value).resolve(), folder.resolve())
+
+
 def check_config(values: dict, kinds: dict[str, type], source: str) -> tuple[dict, dict]:
     """(settings, grid): plain values, and the lists of values to search over.
 

@@ -12,7 +12,6 @@ import keras
 import numpy as np
 import pytest
 
-import train
 from digitboard import training
 from digitboard.model import build_model
 
