@@ -110,6 +110,7 @@ def check_arch(ctx, param, value):
 @click.option("--epochs", type=click.IntRange(1), default=DEFAULTS.epochs,
               help="Upper bound on epochs; early stopping may end sooner.")
 @click.option("--batch-size", type=click.IntRange(1), default=DEFAULTS.batch_size,
+              show_default="128; smaller for small sets, for ~150 steps an epoch",
               help="Images per step.")
 @click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
               default=DEFAULTS.learning_rate,

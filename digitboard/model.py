@@ -32,9 +32,14 @@ ARCH_DEFAULTS = {"cnn": {"filters": 32, "kernel_size": 3, "units": 128},
                  "small": {"filters": 16, "kernel_size": 3, "units": 0}}
 
 
-def _conv_bn(filters: int, kernel_size: int = 3, padding: str = "valid") -> list:
-    return [layers.Conv2D(filters, kernel_size, padding=padding, use_bias=False),
-            layers.BatchNormalization(), layers.ReLU()]
+# Keras' default momentum (0.99) needs several hundred steps before the moving averages that
+# inference uses are right: a quick run on a few thousand images then reads at chance.
+BN_MOMENTUM = 0.9
+
+
+def _conv_bn(filters: int, kernel_size: int = 3, padding: str = "valid", strides: int = 1) -> list:
+    return [layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False),
+            layers.BatchNormalization(momentum=BN_MOMENTUM), layers.ReLU()]
 
 
 def build_model(arch: str = "cnn", input_shape: tuple = (28, 28, 1), n_classes: int = 10,
@@ -59,7 +64,7 @@ def build_model(arch: str = "cnn", input_shape: tuple = (28, 28, 1), n_classes: 
                 *_conv_bn(2 * filters, kernel_size), *_conv_bn(2 * filters, kernel_size),  # (8, 8, 64)
                 layers.MaxPooling2D(), layers.Dropout(dropout / 3),
                 layers.Flatten(),                        # (1024,)
-                *([layers.Dense(units, use_bias=False), layers.BatchNormalization(), layers.ReLU()]
+                *([layers.Dense(units, use_bias=False), layers.BatchNormalization(momentum=BN_MOMENTUM), layers.ReLU()]
                   if units else []),
                 layers.Dropout(dropout)]
     else:  # "small", for smoke runs and tests: trains in seconds

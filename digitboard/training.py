@@ -31,7 +31,7 @@ class TrainConfig:
 
     arch: str = "cnn"                  # a built-in architecture or a JSON network file
     epochs: int = 20
-    batch_size: int = 128
+    batch_size: int | None = None     # None: by the data's size (auto_batch_size)
     learning_rate: float = 3e-3        # peak (cosine), initial (exponential) or fixed rate
     schedule: str = "cosine"           # one epoch of warm-up, then cosine decay
     decay_steps: int | None = None     # None: the whole run (cosine), one epoch (exponential)
@@ -297,22 +297,49 @@ def versions() -> dict:
             "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__}
 
 
-def make_optimizer(config: TrainConfig, steps_per_epoch: int):
-    """The optimizer with its learning-rate schedule."""
+def auto_batch_size(n_images: int) -> int:
+    """128 for large sets; smaller (down to 16) so a small set still gives ~150 steps an epoch."""
+    return int(np.clip(2 ** int(np.log2(max(1, n_images / 150))), 16, 128))
+
+
+def warmup_steps(steps_per_epoch: int, epochs: int) -> int:
+    """One epoch of warm-up, but never more than a tenth of the run."""
+    return max(1, min(steps_per_epoch, steps_per_epoch * epochs // 10))
+
+
+def stop_from_epoch(rate, steps_per_epoch: int, epochs: int, low: float = 0.3) -> int:
+    """The first epoch whose learning rate is at most `low` of the peak: validation loss wobbles
+    while the rate is high, so early stopping must not end a run before the rate has decayed."""
+    if not callable(rate):
+        return 0
+    rates = [float(rate(e * steps_per_epoch)) for e in range(epochs)]
+    peak = int(np.argmax(rates))  # after the warm-up
+    return next((e for e in range(peak, epochs) if rates[e] <= low * rates[peak]), epochs)
+
+
+def learning_rate(config: TrainConfig, steps_per_epoch: int):
+    """The learning-rate schedule (or the fixed rate) for a run of config.epochs epochs."""
     import keras
 
-    steps = steps_per_epoch
-    if config.schedule == "cosine":  # one epoch of warm-up from a tenth of the peak, then decay
-        rate = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate / 10, decay_steps=config.decay_steps or steps * config.epochs,
-            alpha=0.01, warmup_target=config.learning_rate, warmup_steps=steps)
-    elif config.schedule == "exponential":
-        rate = keras.optimizers.schedules.ExponentialDecay(
-            config.learning_rate, decay_steps=config.decay_steps or steps, decay_rate=config.decay_rate)
-    elif config.schedule == "constant":
-        rate = config.learning_rate
-    else:
-        raise UserError(f"unknown schedule {config.schedule!r}; choose from {', '.join(SCHEDULES)}")
+    total = steps_per_epoch * config.epochs
+    if config.schedule == "cosine":  # warm up from a tenth of the peak, then decay to the end
+        warmup = warmup_steps(steps_per_epoch, config.epochs)
+        return keras.optimizers.schedules.CosineDecay(
+            config.learning_rate / 10, decay_steps=config.decay_steps or max(1, total - warmup),
+            alpha=0.01, warmup_target=config.learning_rate, warmup_steps=warmup)
+    if config.schedule == "exponential":
+        return keras.optimizers.schedules.ExponentialDecay(
+            config.learning_rate, decay_steps=config.decay_steps or steps_per_epoch,
+            decay_rate=config.decay_rate)
+    if config.schedule == "constant":
+        return config.learning_rate
+    raise UserError(f"unknown schedule {config.schedule!r}; choose from {', '.join(SCHEDULES)}")
+
+
+def make_optimizer(config: TrainConfig, rate):
+    """Adam or SGD at `rate` (a schedule or a number)."""
+    import keras
+
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(rate, momentum=config.momentum)
     if config.optimizer != "adam":
@@ -345,8 +372,10 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
         from .model import build_model
         model = build_model(config.arch, x.shape[1:], n_classes, config.dropout, config.filters,
                             config.kernel_size, config.units)
+    if config.batch_size is None:
+        config.batch_size = auto_batch_size(len(x_train))
     steps = int(np.ceil(len(x_train) / config.batch_size))
-    model.compile(optimizer=make_optimizer(config, steps),
+    model.compile(optimizer=make_optimizer(config, learning_rate(config, steps)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)  # XLA makes these convolutions ~4× slower on CPU
     return model, device, x, (x_train, y_train), (x_val, y_val)
@@ -384,9 +413,11 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
     history_path = out.parent / "history.csv"
     history_partial = history_path.with_name(history_path.name + ".partial")  # published with the model
     checkpoint_callbacks, publisher = _atomic_checkpoint_callbacks(out, MONITOR)
+    steps = int(np.ceil(len(x_train) / config.batch_size))
     callbacks = [*checkpoint_callbacks,
                  keras.callbacks.EarlyStopping(monitor=MONITOR, mode="min",
-                                               patience=config.patience, restore_best_weights=True),
+                                               patience=config.patience, restore_best_weights=True,
+                                               start_from_epoch=stop_from_epoch(learning_rate(config, steps), steps, config.epochs)),
                  keras.callbacks.CSVLogger(history_partial)]
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
                                      config.augment, config.seed)
@@ -394,7 +425,7 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
     interrupted = False
     try:
         history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                            callbacks=callbacks, shuffle=False, verbose="auto").history
+                            callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2).history
     except KeyboardInterrupt:
         interrupted = True
         history = _read_history(history_partial)

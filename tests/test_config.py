@@ -17,13 +17,14 @@ import evaluate
 import train
 from digitboard.model import ARCH_DEFAULTS, build_model
 from digitboard.paths import DEFAULT_MODEL, MODELS_DIR
-from digitboard.training import TrainConfig, make_optimizer
+from digitboard.training import (TrainConfig, auto_batch_size, learning_rate, make_optimizer,
+                                 stop_from_epoch)
 
 from conftest import run_train, snapshot, write_image
 
 QUICK = ["--arch", "small", "--epochs", "1", "--batch-size", "8", "--no-augment"]
 
-SHIPPED = {"arch": "cnn", "epochs": 20, "batch_size": 128, "learning_rate": 3e-3,
+SHIPPED = {"arch": "cnn", "epochs": 20, "batch_size": None, "learning_rate": 3e-3,
            "schedule": "cosine", "decay_steps": None, "decay_rate": 0.9, "optimizer": "adam",
            "momentum": 0.9, "filters": None, "kernel_size": None, "units": None, "patience": 5,
            "validation_split": 0.05, "augment": True, "dropout": 0.3, "seed": 42,
@@ -70,11 +71,25 @@ def test_default_network_and_schedule_are_unchanged():
         "Rescaling", *["Conv2D", "BatchNormalization", "ReLU"] * 2, "MaxPooling2D", "Dropout",
         *["Conv2D", "BatchNormalization", "ReLU"] * 2, "MaxPooling2D", "Dropout", "Flatten",
         "Dense", "BatchNormalization", "ReLU", "Dropout", "Dense"]
-    optimizer = make_optimizer(TrainConfig(), steps_per_epoch=100)
-    assert isinstance(optimizer, keras.optimizers.Adam)
-    assert optimizer._learning_rate.get_config() == {
-        "initial_learning_rate": 3e-3 / 10, "decay_steps": 100 * 20, "alpha": 0.01,
+    rate = learning_rate(TrainConfig(), steps_per_epoch=100)
+    assert isinstance(make_optimizer(TrainConfig(), rate), keras.optimizers.Adam)
+    assert rate.get_config() == {
+        "initial_learning_rate": 3e-3 / 10, "decay_steps": 100 * 20 - 100, "alpha": 0.01,
         "name": "CosineDecay", "warmup_target": 3e-3, "warmup_steps": 100}
+
+
+def test_early_stopping_waits_for_the_learning_rate_to_decay():
+    rate = learning_rate(TrainConfig(), steps_per_epoch=100)
+    start = stop_from_epoch(rate, 100, 20)
+    assert 10 <= start <= 14  # the cosine rate falls under 30 % of its peak about 63 % of the way
+    assert float(rate(start * 100)) <= 0.3 * 3e-3 < float(rate((start - 1) * 100))
+    assert stop_from_epoch(0.001, 100, 20) == 0  # a constant rate: stopping is the only end
+
+
+def test_batch_size_follows_the_data_size():
+    assert auto_batch_size(57_000) == 128
+    assert auto_batch_size(6_000) == 32 and auto_batch_size(1_000) == 16
+    assert auto_batch_size(5) == 16
 
 
 def test_shipped_cnn_config_is_the_plain_command():
@@ -129,10 +144,12 @@ def test_hyper_parameters_shape_the_built_in_networks():
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     assert [c.filters for c in convs] == [8, 8, 16, 16] and {c.kernel_size for c in convs} == {(5, 5)}
     assert [d.units for d in model.layers if isinstance(d, keras.layers.Dense)] == [16, 10]
-    sgd = make_optimizer(TrainConfig(optimizer="sgd", momentum=0.8, schedule="exponential",
-                                     decay_rate=0.5, learning_rate=0.1), steps_per_epoch=10)
+    config = TrainConfig(optimizer="sgd", momentum=0.8, schedule="exponential", decay_rate=0.5,
+                         learning_rate=0.1)
+    rate = learning_rate(config, steps_per_epoch=10)
+    sgd = make_optimizer(config, rate)
     assert isinstance(sgd, keras.optimizers.SGD) and sgd.momentum == 0.8
-    assert float(sgd._learning_rate(20)) == pytest.approx(0.1 * 0.5 ** 2)  # one epoch per halving
+    assert float(rate(20)) == pytest.approx(0.1 * 0.5 ** 2)  # one epoch per halving
 
 
 # ---------------------------------------------------------------- JSON networks
