@@ -127,3 +127,41 @@ def time_calls(function, canvases: list[np.ndarray], repeats: int) -> np.ndarray
         function(canvas)
         times.append((time.perf_counter() - start) * 1000)
     return np.array(times)
+
+
+# ---------------------------------------------------------------- numbers
+
+@dataclass
+class WrittenNumber:
+    """Pen digits written side by side as one number, as a person would on the board."""
+
+    label: str                       # e.g. "407"
+    strokes: list[np.ndarray]        # canvas coordinates, in writing order
+    canvas: np.ndarray               # (h, w) uint8 with the strokes drawn
+
+
+def write_number(digits: list[PenDigit], gap: float, rng: np.random.Generator,
+                 canvas_size: tuple[int, int] = (1024, 600), height: float = 180,
+                 size_jitter: float = 0.15, baseline_jitter: float = 0.05, brush: int = 12) -> WrittenNumber:
+    """Write `digits` left to right: each `height` ± `size_jitter` tall, bottoms on a baseline
+    that wanders by ± `baseline_jitter` of the height, the boxes of neighbouring digits' pen
+    paths `gap` × height apart (0: the boxes touch, so the ink overlaps by a brush width;
+    < 0: the boxes overlap)."""
+    width, canvas_height = canvas_size
+    heights = height * rng.uniform(1 - size_jitter, 1 + size_jitter, len(digits))
+    shapes = []
+    for digit, digit_height in zip(digits, heights):
+        points = np.concatenate(digit.strokes)
+        low, extent = points.min(axis=0), np.ptp(points, axis=0)
+        scale = digit_height / max(extent[1], 0.2 * extent[0], 1e-6)
+        shapes.append(([(s - low) * scale for s in digit.strokes], extent * scale))
+    gaps = [gap * (a + b) / 2 for a, b in zip(heights[:-1], heights[1:])]
+    total = sum(size[0] for _, size in shapes) + sum(gaps)
+    left, baseline = (width - total) / 2, (canvas_height + height) / 2
+    strokes = []
+    for index, (digit_strokes, size) in enumerate(shapes):
+        bottom = baseline + rng.uniform(-baseline_jitter, baseline_jitter) * height
+        strokes += [s + (left, bottom - size[1]) for s in digit_strokes]
+        left += size[0] + (gaps[index] if index < len(gaps) else 0)
+    canvas = draw_strokes(strokes, np.zeros((canvas_height, width), np.uint8), brush)
+    return WrittenNumber("".join(d.label for d in digits), strokes, canvas)

@@ -9,7 +9,8 @@ import numpy as np
 
 from .errors import UserError
 from .paths import DEFAULT_MODEL
-from .preprocess import SIDE, as_canvas, digit_inputs
+from .preprocess import SIDE, as_canvas, find_digits
+from .segment import brush_width, check_strokes, group_strokes, ink_box, read_ink
 from .quiet import quiet_stderr
 
 with quiet_stderr():  # TensorFlow's C++ start-up chatter
@@ -27,6 +28,7 @@ class Reading:
     box: tuple[int, int, int, int]                      # x, y, w, h on the canvas
     probs: np.ndarray = field(repr=False)               # (10,) probabilities
     image: np.ndarray = field(repr=False)               # (28, 28) uint8: what the model saw
+    strokes: tuple[int, ...] = ()                       # indices of its strokes, when read from strokes
 
 
 class Recognizer:
@@ -67,12 +69,21 @@ class Recognizer:
             outputs /= outputs.sum(axis=1, keepdims=True)
         return outputs
 
-    def read(self, canvas) -> list[Reading]:
-        """The digits on a canvas (2-D, white ink on black, any size), left to right."""
-        segments, images = digit_inputs(as_canvas(canvas))
-        probs = self.classify(images)
-        return [Reading(int(p.argmax()), float(p.max()), s.box, p, image)
-                for s, p, image in zip(segments, probs, images)]
+    def read(self, canvas, strokes=None) -> list[Reading]:
+        """The digits on a canvas (2-D, white ink on black, any size), left to right.
+
+        `strokes`, the pen paths that drew the ink (a list of (n, 2) arrays of x, y in canvas
+        pixels, in the order drawn), tell touching digits apart and keep a digit's detached
+        strokes with it; each reading then names its strokes."""
+        canvas = as_canvas(canvas)
+        if strokes is None:
+            return [Reading(int(d.probs.argmax()), float(d.probs.max()), d.box, d.probs, d.image)
+                    for d in read_ink(find_digits(canvas), self.classify)]
+        strokes = check_strokes(strokes, canvas.shape)
+        pad = brush_width(canvas, strokes) / 2
+        return [Reading(int(g.probs.argmax()), float(g.probs.max()), ink_box(g.box, pad, canvas.shape),
+                        g.probs, g.image, g.strokes)
+                for g in group_strokes(strokes, self.classify)]
 
 
 def check_model_shape(model, path: Path | None = None) -> None:

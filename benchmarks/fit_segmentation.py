@@ -1,0 +1,160 @@
+"""Fit the two small models `digitboard.segment` uses to find digits, from pen digits of known writers.
+
+    python benchmarks/fit_segmentation.py strokes runs/pendigits-train.tra --check runs/pendigits-holdout.tra
+    python benchmarks/fit_segmentation.py cuts runs/pendigits-train.tra --check runs/pendigits-holdout.tra
+
+Both write pen digits side by side as numbers (`evaluation.write_number`) at random sizes,
+brushes and gaps, where the truth is known, and fit a logistic regression:
+
+- strokes: does a stroke start a new digit or continue the one being written
+  (`segment.transition_features`)? Every stroke after the first of a written pair.
+- cuts: does a column of a blob of touching ink separate two digits (`segment.cut_features`)?
+  Every candidate cut (`segment.cut_columns`) of every wide blob of 1-3 digits written
+  close together; a cut is right when it falls between the two digits' ink.
+
+Each prints the coefficients to paste into segment.py and, with --check, how often the
+model errs on other writers' digits.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from digitboard import segment  # noqa: E402
+from digitboard.evaluation import write_number  # noqa: E402
+from digitboard.preprocess import INK_THRESHOLD, find_digits, stroke_width  # noqa: E402
+from digitboard.strokes import read_unipen  # noqa: E402
+
+
+def stroke_transitions(path: Path, pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(features, starts a new digit) for every stroke after the first in `pairs` written pairs."""
+    digits = read_unipen(path)
+    rng = np.random.default_rng(seed)
+    rows, labels = [], []
+    for _ in range(pairs):
+        pair = [digits[i] for i in rng.choice(len(digits), 2, replace=False)]
+        number = write_number(pair, rng.uniform(-0.1, 0.4), rng, height=rng.uniform(60, 300),
+                              brush=int(rng.integers(2, 18)))
+        strokes, first = number.strokes, len(pair[0].strokes)
+        height = segment.digit_height(segment.stroke_boxes(strokes))
+        for k in range(1, len(strokes)):
+            start = first if k > first else 0
+            rows.append(segment.transition_features(strokes[start:k], strokes[k], height))
+            labels.append(k == first)
+    return np.array(rows), np.array(labels, np.float64)
+
+
+def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(features, separates two digits) for every candidate cut of every wide blob in
+    `numbers` numbers of 1-3 digits written close together."""
+    from digitboard.recognizer import Recognizer
+
+    classify = Recognizer.load(model).classify
+    digits = read_unipen(path)
+    rng = np.random.default_rng(seed)
+    rows, labels = [], []
+    for _ in range(numbers):
+        chosen = [digits[i] for i in rng.choice(len(digits), int(rng.integers(1, 4)), replace=False)]
+        brush = int(rng.integers(4, 18))
+        number = write_number(chosen, rng.uniform(-0.05, 0.15), rng, height=rng.uniform(80, 300), brush=brush)
+        ends = np.cumsum([len(d.strokes) for d in chosen])
+        ink_x = [(min(s[:, 0].min() for s in number.strokes[a:b]) - brush / 2,
+                  max(s[:, 0].max() for s in number.strokes[a:b]) + brush / 2)
+                 for a, b in zip([0, *ends[:-1]], ends)]
+        segments = find_digits(number.canvas)
+        heights = np.array([s.box[3] for s in segments], np.float64)
+        height = float(np.median(heights[heights >= 0.5 * heights.max()]))
+        for found in segments:
+            x, _, w, _ = found.box
+            if w < segment.WIDE * height:
+                continue
+            columns = segment.cut_columns(found.ink, height)
+            if not columns:
+                continue
+            brush_seen = stroke_width((found.ink >= INK_THRESHOLD).view(np.uint8))
+            halves = [(segment._piece(found.ink, 0, c), segment._piece(found.ink, c, w)) for c in columns]
+            images = np.stack([segment.normalize_digit(found.ink),
+                               *(segment.normalize_digit(p) for pair in halves for p in pair)])
+            reads = classify(images).max(axis=1)
+            tolerance = max(2.0, 0.04 * height)
+            for i, (c, (left, right)) in enumerate(zip(columns, halves)):
+                rows.append(segment.cut_features(found.ink, c, (segment._ink_box(left), segment._ink_box(right)),
+                                                 (reads[0], reads[1 + 2 * i], reads[2 + 2 * i]), height, brush_seen))
+                column = x + c
+                labels.append(any(min(a[1], b[0]) - tolerance <= column <= max(a[1], b[0]) + tolerance
+                                  and a[0] >= x - tolerance and b[1] <= x + w + tolerance
+                                  for a, b in zip(ink_x[:-1], ink_x[1:])))
+    return np.array(rows), np.array(labels, np.float64)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.ndarray, float]:
+    """Newton's method on class-balanced, standardised features; raw coefficients and bias back."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    z = np.c_[(x - mean) / scale, np.ones(len(x))]
+    weight = np.where(y == 1, 0.5 / y.mean(), 0.5 / (1 - y.mean()))
+    w = np.zeros(z.shape[1])
+    for _ in range(100):
+        p = 1 / (1 + np.exp(-z @ w))
+        gradient = z.T @ ((p - y) * weight) / len(y) + l2 * np.r_[w[:-1], 0]
+        hessian = (z * (p * (1 - p) * weight)[:, None]).T @ z / len(y) + l2 * np.eye(len(w))
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-10:
+            break
+    coef = w[:-1] / scale
+    return coef, float(w[-1] - (coef * mean).sum())
+
+
+def report(name: str, names: tuple, x, y, check) -> None:
+    coef, bias = fit_logistic(x, y)
+    click.echo(f"{len(y)} examples ({int(y.sum())} positive)")
+    click.echo(f"{name}_COEF = np.array([" + ", ".join(f"{c:.4g}" for c in coef) + "])")
+    click.echo(f"{name}_BIAS = {bias:.4g}")
+    click.echo("  (" + ", ".join(names) + ")")
+    if check is not None:
+        x, y = check()
+        said = (x @ coef + bias) > 0
+        click.echo(f"other writers: positives missed {np.mean(~said[y == 1]):.3%} of {int(y.sum())}, "
+                   f"negatives taken {np.mean(said[y == 0]):.3%} of {int((1 - y).sum())}")
+
+
+@click.group()
+def main():
+    """Fit segmentation models from pen digits written as numbers."""
+
+
+@main.command()
+@click.argument("train", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Other writers' pen digits to measure the fitted model on.")
+@click.option("--pairs", type=click.IntRange(100), default=8000, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+def strokes(train, check, pairs, seed):
+    """Where a new digit starts among strokes (BOUNDARY_COEF)."""
+    report("BOUNDARY", segment.FEATURE_NAMES, *stroke_transitions(train, pairs, seed),
+           check and (lambda: stroke_transitions(check, pairs // 2, seed + 1)))
+
+
+@main.command()
+@click.argument("train", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Other writers' pen digits to measure the fitted model on.")
+@click.option("--numbers", type=click.IntRange(100), default=4000, show_default=True)
+@click.option("--model", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=Path(__file__).resolve().parent.parent / "models" / "best.keras", show_default=True,
+              help="The classifier whose readings of the pieces count as evidence.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def cuts(train, check, numbers, model, seed):
+    """Where touching digits part in a blob of ink (CUT_COEF)."""
+    report("CUT", segment.CUT_FEATURE_NAMES, *ink_cuts(train, numbers, seed, model),
+           check and (lambda: ink_cuts(check, numbers // 2, seed + 1, model)))
+
+
+if __name__ == "__main__":
+    main()
