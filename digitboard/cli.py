@@ -9,7 +9,9 @@ that is not of the option's type (a word for a number, a size that is not WxH).
 from __future__ import annotations
 
 import os
+import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
@@ -88,3 +90,7 @@ class Size(click.ParamType):
             self.fail(f"{value} is too small: at least {self.smallest[0]}x{self.smallest[1]}", param, ctx)
         return width, height
 
+
+def command_line() -> str:
+    """How this process was started, as a command to run again (for the model card)."""
+    return " ".join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])
