@@ -2,7 +2,8 @@
 and any classifier train.py made on a class-folder set, on that set's test split.
 
 Every command prints a readable report, writes its PNGs to --out, and with --json
-ends with one JSON line for scripts.
+ends with one JSON line for scripts. --model, --out and --json go before or after the
+command (`evaluate.py --json mnist` or `evaluate.py mnist --json`); after wins.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+from click.core import ParameterSource
 
 from digitboard.cli import ExistingPath, Group, Size
 from digitboard.errors import UserError
@@ -71,12 +73,34 @@ def score_table(per_class: list[dict]) -> str:
     return "\n".join(rows)
 
 
+def report_options(after_the_command: bool = False):
+    """--model, --out and --json: on the group, and again on each command, where a value
+    given replaces the group's."""
+    here = {"callback": _replace_the_groups, "expose_value": False} if after_the_command else {}
+    options = [
+        click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
+                     default=DEFAULT_MODEL, help="The .keras or .h5 model to measure.", **here),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS_DIR,
+                     help="Folder for the report PNGs.", **here),
+        click.option("--json", "as_json", is_flag=True,
+                     help="End with one JSON line of the key figures.", **here),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _replace_the_groups(ctx, param, value):
+    if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+        ctx.obj[param.name] = value
+
+
 @click.group(cls=Group, context_settings={"show_default": True})
-@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
-              help="The .keras or .h5 model to measure.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS_DIR,
-              help="Folder for the report PNGs.")
-@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the key figures.")
+@report_options()
 @click.pass_context
 def cli(ctx, model, out, as_json):
     """Measure a digit reader (default: the shipped model)."""
@@ -85,6 +109,7 @@ def cli(ctx, model, out, as_json):
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N test digits.")
+@report_options(after_the_command=True)
 @click.pass_context
 def mnist(ctx, limit):
     """Accuracy, loss and per-class scores on the official MNIST test set."""
@@ -101,6 +126,7 @@ def mnist(ctx, limit):
 @cli.command()
 @click.argument("directory", type=ExistingPath(file_okay=False, path_type=Path))
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only N random test images.")
+@report_options(after_the_command=True)
 @click.pass_context
 def images(ctx, directory, limit):
     """Accuracy and per-class scores on a class-folder set's test split (DIR/test/, DIR/testing/,
@@ -146,6 +172,7 @@ def load_classifier(path: Path):
 @click.option("--off-centre", is_flag=True, help="Place each digit at a random spot.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Replay only the first N digits.")
 @click.option("--seed", type=int, default=0, help="Seed for --off-centre positions.")
+@report_options(after_the_command=True)
 @click.pass_context
 def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     """Replay pen data (UNIPEN text or stroke JSON) through the board's drawing and read()."""
@@ -178,6 +205,7 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
 @click.option("--repeats", type=click.IntRange(10), default=500, help="Timed read() calls.")
 @click.option("--predict-repeats", type=click.IntRange(5), default=50,
               help="Timed calls of the seed's model.predict path.")
+@report_options(after_the_command=True)
 @click.pass_context
 def bench(ctx, repeats, predict_repeats):
     """Latency of read() on one-digit board canvases, against the seed's model.predict path."""

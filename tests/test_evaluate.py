@@ -108,6 +108,7 @@ def test_malformed_unipen_names_the_line(tmp_path, tiny_model, text, line):
 
 @pytest.mark.parametrize("args, message", [
     (["--model", "missing.keras", "mnist"], "no model at missing.keras: train one with `python train.py`"),
+    (["mnist", "--model", "missing.keras"], "no model at missing.keras"),
     (["strokes", "no-such-file.tra"], "no-such-file.tra: no such file"),
     (["images", "no-such-folder"], "no-such-folder: no such folder"),
 ])
@@ -121,3 +122,19 @@ def test_a_bad_size_is_a_bad_option_and_shows_the_usage():
     assert result.output.rstrip().endswith(
         "Error: Invalid value for '--canvas': size must look like WIDTHxHEIGHT, e.g. 1024x720, got 'big'")
 
+
+def test_model_out_and_json_go_before_or_after_the_command(tmp_path, tiny_model):
+    missing = tmp_path / "no.keras"
+    for args in (["--model", tiny_model, "--out", tmp_path / "a", "--json", "mnist", "--limit", 20],
+                 ["mnist", "--limit", 20, "--model", tiny_model, "--out", tmp_path / "b", "--json"],
+                 # given on both sides, the value after the command wins
+                 ["--model", missing, "--out", tmp_path / "c", "mnist", "--limit", 20, "--json",
+                  "--model", tiny_model, "--out", tmp_path / "d"]):
+        result, summary = run(*args)
+        assert result.exit_code == 0, result.output
+        assert summary["n"] == 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "d"]
+    assert (tmp_path / "d" / "mnist-confusion.png").is_file()
+    result = CliRunner().invoke(evaluate.cli, ["mnist", "--limit", 20, "--model", str(tiny_model),
+                                               "--out", str(tmp_path / "e")])
+    assert result.exit_code == 0 and "{" not in result.output  # no --json on either side: none
