@@ -180,8 +180,8 @@ def grid_search(dataset, config: TrainConfig, axes: dict[str, list], out: Path, 
     if result.interrupted:
         click.echo(f"interrupted: {len(result.rows)} of {result.total} combinations done")
     best = result.rows[0]
-    click.echo(f"best: {as_flags({key: best[key] for key in axes})} "
-               f"(val accuracy {best['val_accuracy']:.4f}) → {out.parent / TABLE_NAME}\n"
+    click.echo(f"best: {as_flags({key: best[key] for key in axes})} (val loss {best['val_loss']:.4f}, "
+               f"val accuracy {best['val_accuracy']:.4f}) → {out.parent / TABLE_NAME}\n"
                f"train it on all the data (the command line wins, e.g. --epochs 20):\n"
                f"  python train.py --config {out.parent / BEST_NAME}")
 

@@ -247,20 +247,19 @@ def early_stopping(config: TrainConfig, steps_per_epoch: int, restore_best_weigh
 
 
 def fit_trial(data: Dataset, config: TrainConfig) -> dict:
-    """Train one grid combination, saving nothing; its best validation scores and time."""
-    import keras
-
+    """Train one grid combination, saving nothing; its scores at its lowest validation loss
+    (what a training checkpoints and stops on), and its time."""
     model, _, _, (x_train, y_train), (x_val, y_val) = _prepare(data, config, None, echo=lambda _: None)
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
                                      config.augment, config.seed)
+    steps = int(np.ceil(len(x_train) / config.batch_size))
     started = time.time()
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=config.patience)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[stop],
-                        shuffle=False, verbose=0).history
-    best = int(np.argmax(history["val_accuracy"]))
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                        callbacks=[early_stopping(config, steps)], shuffle=False, verbose=0).history
+    best = int(np.argmin(history[MONITOR]))
     return {"val_accuracy": round(float(history["val_accuracy"][best]), 5),
             "val_loss": round(float(history["val_loss"][best]), 5),
-            "best_epoch": best + 1, "epochs_run": len(history["val_accuracy"]),
+            "best_epoch": best + 1, "epochs_run": len(history["val_loss"]),
             "seconds": round(time.time() - started, 1)}
 
 

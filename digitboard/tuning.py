@@ -1,5 +1,6 @@
 """Grid search: every list of values in a config is an axis; each combination trains briefly
-and is scored on its validation split; the table of results sorts best first."""
+and is scored on its validation split by the validation loss that training checkpoints and
+stops on; the table of results sorts best (lowest loss) first."""
 
 from __future__ import annotations
 
@@ -42,13 +43,14 @@ def check_points(data: Dataset, base: TrainConfig, points: list[dict]) -> None:
 
 @dataclass
 class GridResult:
-    rows: list[dict]          # one per finished combination, best validation accuracy first
+    rows: list[dict]          # one per finished combination, lowest validation loss first
     total: int                # combinations in the grid
     interrupted: bool = False
 
 
 def sort_rows(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: (-r["val_accuracy"], r["val_loss"]))
+    """Lowest validation loss first; equal losses by higher validation accuracy."""
+    return sorted(rows, key=lambda r: (r["val_loss"], -r["val_accuracy"]))
 
 
 def run_grid(data: Dataset, base: TrainConfig, points: Iterable[dict], total: int,
