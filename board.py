@@ -4,6 +4,7 @@
 `--kiosk` runs it unattended (fullscreen, idle clear, attract loop; quit with
 Ctrl+Shift+Q). `--replay FILE --snapshot OUT.png` draws a file's digits through real
 mouse events, prints `read: 4 0 7` and exits: headless with SDL_VIDEODRIVER=dummy.
+Without a display, and asked for neither, the board says so and exits.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Callable, Iterable, Mapping
 
 import click
 import numpy as np
@@ -22,14 +24,17 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting line in front of `read: …`
 import pygame  # noqa: E402
 
-from digitboard.board_state import (Board, clear, exchange_with_reader, expire_banner,
-                                    label_and_save, load_demo_digits, load_recognizer, new_board,
-                                    note_input, pen_down, pen_move, pen_up, resize, settled,
-                                    show_banner, start_reader, stop_reader, toggle_help, undo,
-                                    update_kiosk)
+from digitboard.board_state import (Board, clear, expire_banner, label_and_save, load_demo_digits,
+                                    new_board, note_input, pen_down, pen_move, pen_up, resize,
+                                    settled, show_banner, toggle_help, undo, update_kiosk)
 from digitboard.board_view import Layout, draw, forget_surfaces, layout_for
+from digitboard.cli import Command, ExistingPath, Size
 from digitboard.errors import UserError
+from digitboard.files import replacing
 from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, DRAWN_DIR, REPORTS_DIR, ROOT
+from digitboard.quiet import quiet_stderr
+from digitboard.reader import (BOARD_THREADS, exchange_with_reader, load_recognizer, start_reader,
+                               stop_reader)
 from digitboard.strokes import PenDigit, layout_number, read_strokes
 
 SCREENSHOT_DIR = REPORTS_DIR / "screenshots"
@@ -126,6 +131,39 @@ def replay_events(digits: list[PenDigit], layout: Layout,
     return batches
 
 
+# A frame hook runs once a frame, after the frame is on screen; it returns False to end the run.
+FrameHook = Callable[[Board, Layout], bool]
+
+
+def scripted(script: Callable[[Layout], Iterable[list[pygame.event.Event]]]) -> FrameHook:
+    """The frame hook that plays `script(layout)`: once the model is ready, one batch of events
+    a frame, posted as if they came from the mouse and keyboard; when they have all been
+    handled and the reading has settled, the run ends."""
+    batches = None
+
+    def post_next_batch(board: Board, layout: Layout) -> bool:
+        nonlocal batches
+        if board.model_state == "loading":
+            return True
+        if batches is None:
+            batches = iter(script(layout))
+        batch = next(batches, None)
+        if batch is None:
+            # The last batch, posted in an earlier frame, was handled in this one. (Not
+            # pygame.event.peek(): with posted mouse events it crashes pygame 2.6.1.)
+            return not settled(board)
+        for event in batch:
+            pygame.event.post(event)
+        return True
+
+    return post_next_batch
+
+
+def replay_number(digits: list[PenDigit]) -> FrameHook:
+    """Write `digits` as one number through real mouse events, then end once it is read."""
+    return scripted(partial(replay_events, digits))
+
+
 # ---------------------------------------------------------------- the loop
 
 @dataclass
@@ -167,6 +205,21 @@ def seconds_since_process_start() -> float | None:
         return None
 
 
+HEADLESS_DRIVERS = ("offscreen", "dummy")  # SDL video drivers that show nothing
+
+
+def check_display(driver: str, headless: bool, environ: Mapping[str, str]) -> None:
+    """Without a display SDL quietly falls back to a driver that shows nothing, and the board
+    would run unseen for ever: unless a headless run was asked for (`headless`, or
+    SDL_VIDEODRIVER set by the user), that is an error."""
+    if driver not in HEADLESS_DRIVERS or headless or "SDL_VIDEODRIVER" in environ:
+        return
+    displays = [f"{name}={environ[name]}" for name in ("DISPLAY", "WAYLAND_DISPLAY") if environ.get(name)]
+    why = f"SDL could not open {' or '.join(displays)}" if displays else "DISPLAY is not set"
+    raise UserError(f"no display to open the board on ({why}); "
+                    "for a headless run set SDL_VIDEODRIVER=dummy")
+
+
 def open_window(size: tuple[int, int], fullscreen: bool) -> pygame.Surface:
     """A resizable window of `size`, or the whole screen."""
     if fullscreen:
@@ -189,12 +242,18 @@ def change_window(screen: pygame.Surface, action: str,
     return pygame.display.get_surface(), window_size
 
 
+def save_window(surface: pygame.Surface, path: Path) -> None:
+    """The window as an image file (PNG for .png), written in one step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(path) as partial_file:
+        pygame.image.save(surface, str(partial_file))
+
+
 def save_screenshot(surface: pygame.Surface, board: Board, now: float,
                     directory: Path = SCREENSHOT_DIR) -> None:
     path = Path(directory) / time.strftime("board-%Y%m%d-%H%M%S.png")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        pygame.image.save(surface, str(path))
+        save_window(surface, path)
     except (OSError, pygame.error) as err:
         show_banner(board, f"could not save the screenshot: {err}", now, error=True)
     else:
@@ -202,40 +261,62 @@ def save_screenshot(surface: pygame.Surface, board: Board, now: float,
         show_banner(board, f"screenshot saved: {shown}", now)
 
 
-def run_board(load_model, model_name: str = "", window_size: tuple[int, int] = (1024, 720),
-              fps: int = 60, kiosk: bool = False, idle_seconds: float = 30.0,
-              demo_digits: list[PenDigit] | None = None, script=None, snapshot: Path | None = None,
-              drawn_dir: Path = DRAWN_DIR, max_seconds: float | None = None) -> tuple[Board, Timings]:
-    """Open the window and run the board until quit.
+@dataclass(frozen=True)
+class BoardOptions:
+    """How the board runs."""
 
-    `load_model()` runs on the reader thread and returns the recognizer. `script(layout)`,
-    if given, yields batches of events to post, one batch a frame once the model is ready;
-    the board then stops when they are all handled and the reading has settled."""
+    load_model: Callable[[], object]    # runs on the reader thread; returns the recognizer
+    model_name: str = ""
+    window_size: tuple[int, int] = (1024, 720)
+    fps: int = 60
+    kiosk: bool = False
+    idle_seconds: float = 30.0
+    demo_digits: tuple[PenDigit, ...] = ()
+    drawn_dir: Path = DRAWN_DIR         # where labelled drawings go
+    snapshot: Path | None = None        # the window is saved here at the end
+    max_seconds: float | None = None
+    headless: bool = False              # no screen is fine: a replay was asked for
+
+
+def run_board(options: BoardOptions, on_frame: FrameHook | None = None) -> tuple[Board, Timings]:
+    """Open the window and run the board until quit (or `on_frame(board, layout)`, run after
+    each frame, returns False)."""
     # SDL would present the window through OpenGL; Mesa's LLVM then binds to the LLVM inside
     # TensorFlow and crashes (seen under Xvfb). Our drawing is all software anyway.
     os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
     # SDL turns SIGINT and SIGTERM into the window's QUIT event, which a kiosk ignores; leave
     # signals to Python so Ctrl+C in the terminal and `kill` still stop it.
     os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
-    pygame.display.init()
-    pygame.font.init()
-    pygame.display.set_caption("digitboard")
+    with quiet_stderr():  # SDL's notes while it probes for a display ("XDG_RUNTIME_DIR is invalid")
+        pygame.display.init()
+    try:
+        check_display(pygame.display.get_driver(), options.headless, os.environ)
+        pygame.font.init()
+        pygame.display.set_caption("digitboard")
+        return _run(options, on_frame)
+    finally:
+        forget_surfaces()
+        pygame.quit()
+
+
+def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timings]:
+    window_size, kiosk = options.window_size, options.kiosk
     screen = open_window(window_size, fullscreen=kiosk)
     layout = layout_for(screen.get_size(), kiosk)
     started = time.monotonic()
-    board = new_board(layout.canvas.size, started, kiosk, idle_seconds, demo_digits, model_name)
+    board = new_board(layout.canvas.size, started, kiosk, options.idle_seconds,
+                      list(options.demo_digits), options.model_name)
     timings = Timings()
     draw(screen, board, layout)
     pygame.display.flip()
     timings.first_frame_s = seconds_since_process_start()
-    reader = start_reader(load_model)  # after the first frame: TensorFlow's import takes seconds
-    batches = iter(script(layout)) if script is not None else None
+    reader = start_reader(options.load_model)  # after the first frame: TensorFlow's import takes seconds
     clock = pygame.time.Clock()
     try:
         while board.running:
             frame_start, now = time.perf_counter(), time.monotonic()
             for event in pygame.event.get():
-                action = handle_event(board, event, layout, now, drawn_dir)
+                action = handle_event(board, event, layout, now, options.drawn_dir)
                 if action == "quit":
                     board.running = False
                 elif action == "screenshot":
@@ -244,9 +325,6 @@ def run_board(load_model, model_name: str = "", window_size: tuple[int, int] = (
                     screen, window_size = change_window(screen, action, window_size)
                     layout = layout_for(screen.get_size(), kiosk)
                     resize(board, layout.canvas.size)
-            batch = next(batches, None) if batches is not None and board.model_state != "loading" else []
-            for event in batch or ():
-                pygame.event.post(event)
             timings.read_ms.extend(exchange_with_reader(board, reader, now))
             update_kiosk(board, now)
             expire_banner(board, now)
@@ -255,51 +333,36 @@ def run_board(load_model, model_name: str = "", window_size: tuple[int, int] = (
             pygame.display.flip()
             if board.model_state != "loading":
                 timings.frame_done(frame_start, time.perf_counter())
-            # A batch posted in an earlier frame was handled in this one. (Not pygame.event.peek():
-            # with posted mouse events it crashes pygame 2.6.1.)
-            if batch is None and settled(board):
+            if on_frame is not None and not on_frame(board, layout):
                 break
-            if max_seconds is not None and now - started > max_seconds:
+            if options.max_seconds is not None and now - started > options.max_seconds:
                 break
-            clock.tick(fps)
-        if snapshot is not None:
-            snapshot.parent.mkdir(parents=True, exist_ok=True)
-            pygame.image.save(screen, str(snapshot))
+            clock.tick(options.fps)
+        if options.snapshot is not None:
+            save_window(screen, options.snapshot)
     finally:
         stop_reader(reader)
-        forget_surfaces()
-        pygame.quit()
     return board, timings
 
 
 # ---------------------------------------------------------------- the command
 
-def parse_size(ctx, param, value: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in value.lower().split("x"))
-    except ValueError:
-        raise click.BadParameter(f"expected WIDTHxHEIGHT such as 1024x720, got {value!r}") from None
-    if width < 320 or height < 240:
-        raise click.BadParameter(f"{value} is too small; the board needs at least 320x240")
-    return width, height
-
-
-@click.command(context_settings={"show_default": True})
+@click.command(cls=Command, context_settings={"show_default": True})
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
               help="Digit reader to use (.keras or .h5); the board opens even when it is missing.")
 @click.option("--kiosk", is_flag=True,
               help="Unattended: fullscreen, large type, idle clear, attract loop; quit with Ctrl+Shift+Q.")
 @click.option("--idle", type=click.FloatRange(1), default=30.0, metavar="SECONDS",
               help="Kiosk: seconds without input before the board clears and plays demo numbers.")
-@click.option("--demo", type=click.Path(path_type=Path), default=DEMO_DIR,
+@click.option("--demo", type=ExistingPath(path_type=Path), default=DEMO_DIR,
               help="Kiosk demo digits: stroke JSON or UNIPEN file, or a folder of stroke JSON.")
-@click.option("--replay", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--replay", type=ExistingPath(dir_okay=False, path_type=Path), default=None,
               help="Draw this file's digits (stroke JSON or UNIPEN) as one number, print the reading, exit.")
 @click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the window as this PNG on exit (with --replay: once the reading settles).")
 @click.option("--stats", is_flag=True,
               help="At exit print one JSON line: frames, fps_mean, frame_ms_p99, read_ms_p50.")
-@click.option("--size", default="1024x720", callback=parse_size, metavar="WxH",
+@click.option("--size", type=Size(smallest=(320, 240)), default="1024x720",
               help="Window size WIDTHxHEIGHT (the kiosk is fullscreen).")
 @click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
 def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
@@ -309,22 +372,17 @@ def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
     save it under datasets/drawn/ for `train.py --extra`; S screenshot; F fullscreen;
     H help; Esc or Q quit (kiosk: Ctrl+Shift+Q)."""
     demo_given = click.get_current_context().get_parameter_source("demo").name != "DEFAULT"
-    try:
-        demo_digits = load_demo_digits(demo) if kiosk or demo_given else []
-    except UserError as err:
-        raise click.BadParameter(str(err), param_hint="'--demo'") from None
-    try:
-        replay_digits = read_strokes(replay) if replay is not None else None
-    except UserError as err:
-        raise click.BadParameter(str(err), param_hint="'--replay'") from None
+    demo_digits = _read_option_file("--demo", load_demo_digits, demo) if kiosk or demo_given else []
+    replay_digits = _read_option_file("--replay", read_strokes, replay) if replay is not None else None
     if replay_digits is not None and len(replay_digits) > MAX_REPLAY_DIGITS:
-        raise click.BadParameter(f"{replay} holds {len(replay_digits)} digits; a replay draws at "
-                                 f"most {MAX_REPLAY_DIGITS} as one number", param_hint="'--replay'")
+        raise UserError(f"--replay {replay} holds {len(replay_digits)} digits; a replay draws at "
+                        f"most {MAX_REPLAY_DIGITS} as one number")
+    options = BoardOptions(partial(load_recognizer, model, threads=BOARD_THREADS), model.name, size,
+                           fps, kiosk, idle, tuple(demo_digits), snapshot=snapshot,
+                           max_seconds=REPLAY_TIMEOUT_S if replay else None,
+                           headless=replay is not None)
     try:
-        board, timings = run_board(partial(load_recognizer, model), model.name, size, fps, kiosk,
-                                   idle, demo_digits, snapshot=snapshot,
-                                   script=partial(replay_events, replay_digits) if replay else None,
-                                   max_seconds=REPLAY_TIMEOUT_S if replay else None)
+        board, timings = run_board(options, on_frame=replay_number(replay_digits) if replay else None)
     except KeyboardInterrupt:  # Ctrl+C in the terminal: the window is closed already
         raise SystemExit(130) from None
     read = replay is not None and board.model_state == "ready" and settled(board)
@@ -334,8 +392,15 @@ def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
         click.echo(json.dumps(timings.summary()))  # the last line, like evaluate.py --json
     if replay is not None and not read:
         if board.model_state == "failed":
-            raise click.UsageError(board.model_message)
+            raise UserError(board.model_message)
         raise click.ClickException(f"the reading did not settle within {REPLAY_TIMEOUT_S:.0f} s")
+
+
+def _read_option_file(option: str, read: Callable, path: Path):
+    try:
+        return read(path)
+    except UserError as err:
+        raise UserError(f"{option}: {err}") from None
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 and any classifier train.py made on a class-folder set, on that set's test split.
 
 Every command prints a readable report, writes its PNGs to --out, and with --json
-ends with one JSON line for scripts.
+ends with one JSON line for scripts. --model, --out and --json go before or after the
+command (`evaluate.py --json mnist` or `evaluate.py mnist --json`); after wins.
 """
 
 from __future__ import annotations
@@ -13,20 +14,17 @@ from pathlib import Path
 
 import click
 import numpy as np
+from click.core import ParameterSource
 
+from digitboard.cli import ExistingPath, Group, Size
 from digitboard.errors import UserError
 from digitboard.paths import DEFAULT_MODEL, REPORTS_DIR
-
-
-def load_recognizer(model_path: Path):
-    from digitboard.recognizer import Recognizer
-
-    return Recognizer.load(model_path)
+from digitboard.reader import load_recognizer
 
 
 def finish(ctx, summary: dict, text: str) -> None:
     click.echo(text)
-    if ctx.obj["json"]:
+    if ctx.obj["as_json"]:
         click.echo(json.dumps(summary))
 
 
@@ -75,56 +73,74 @@ def score_table(per_class: list[dict]) -> str:
     return "\n".join(rows)
 
 
-@click.group(context_settings={"show_default": True})
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_MODEL, help="The .keras or .h5 model to measure.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS_DIR,
-              help="Folder for the report PNGs.")
-@click.option("--json", "as_json", is_flag=True, help="End with one JSON line of the key figures.")
+def report_options(after_the_command: bool = False):
+    """--model, --out and --json: on the group, and again on each command, where a value
+    given replaces the group's."""
+    here = {"callback": _replace_the_groups, "expose_value": False} if after_the_command else {}
+    options = [
+        click.option("--model", type=click.Path(dir_okay=False, path_type=Path),
+                     default=DEFAULT_MODEL, help="The .keras or .h5 model to measure.", **here),
+        click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=REPORTS_DIR,
+                     help="Folder for the report PNGs.", **here),
+        click.option("--json", "as_json", is_flag=True,
+                     help="End with one JSON line of the key figures.", **here),
+    ]
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _replace_the_groups(ctx, param, value):
+    if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
+        ctx.obj[param.name] = value
+
+
+@click.group(cls=Group, context_settings={"show_default": True})
+@report_options()
 @click.pass_context
-def cli(ctx, model_path, out, as_json):
+def cli(ctx, model, out, as_json):
     """Measure a digit reader (default: the shipped model)."""
-    ctx.obj = {"model": model_path, "out": out, "json": as_json}
+    ctx.obj = {"model": model, "out": out, "as_json": as_json}
 
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only the first N test digits.")
+@report_options(after_the_command=True)
 @click.pass_context
 def mnist(ctx, limit):
     """Accuracy, loss and per-class scores on the official MNIST test set."""
     from digitboard.data import load_mnist
     from digitboard.evaluation import classify_all
 
-    try:
-        recognizer = load_recognizer(ctx.obj["model"])
-        data = load_mnist(echo=lambda m: click.echo(m, err=True))
-    except UserError as err:
-        raise click.UsageError(str(err)) from None
+    recognizer = load_recognizer(ctx.obj["model"])
+    data = load_mnist(echo=lambda m: click.echo(m, err=True))
     images, labels = data.x_test[:limit], data.y_test[:limit].astype(np.int64)
     report_classification(ctx, "mnist", "MNIST test", f"{len(labels)} digits",
                           classify_all(recognizer, images), labels, [str(d) for d in range(10)], images)
 
 
 @cli.command()
-@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("directory", type=ExistingPath(file_okay=False, path_type=Path))
 @click.option("--limit", type=click.IntRange(1), default=None, help="Use only N random test images.")
+@report_options(after_the_command=True)
 @click.pass_context
 def images(ctx, directory, limit):
     """Accuracy and per-class scores on a class-folder set's test split (DIR/test/, DIR/testing/,
     or DIR/<class>/ itself), with the image size of --model and the class names of its card."""
     from digitboard.data import load_test_split
     from digitboard.evaluation import predict_images
-    from digitboard.training import subset
+    from digitboard.data import subset
 
-    try:
-        model, class_names = load_classifier(ctx.obj["model"])
-        height, width, channels = model.input_shape[1:]
-        if height != width:
-            raise UserError(f"{ctx.obj['model']} takes {height}×{width} images; class folders are square")
-        inputs, labels = load_test_split(directory, class_names, height, channels,
-                                         echo=lambda m: click.echo(m, err=True))
-    except UserError as err:
-        raise click.UsageError(str(err)) from None
+    model, class_names = load_classifier(ctx.obj["model"])
+    height, width, channels = model.input_shape[1:]
+    if height != width:
+        raise UserError(f"{ctx.obj['model']} takes {height}×{width} images; class folders are square")
+    inputs, labels = load_test_split(directory, class_names, height, channels,
+                                     echo=lambda m: click.echo(m, err=True))
     if limit is not None:
         inputs, labels = subset(inputs, labels, limit, seed=0)
     report_classification(ctx, "images", f"{directory.name} test",
@@ -136,8 +152,7 @@ def images(ctx, directory, limit):
 def load_classifier(path: Path):
     """(model, class names) for a classifier of any input: names from the model card beside
     it, else "0", "1", … as for digits."""
-    from digitboard.model import load_model_file
-    from digitboard.training import read_card
+    from digitboard.model import load_model_file, read_card
 
     model = load_model_file(path)
     n_outputs = model.output_shape[-1]
@@ -149,26 +164,24 @@ def load_classifier(path: Path):
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=ExistingPath(dir_okay=False, path_type=Path))
 @click.option("--size", type=click.IntRange(8), default=360, help="Digit height on the canvas, pixels.")
 @click.option("--brush", type=click.IntRange(1), default=None,
               help="Brush width in pixels [default: the board's brush for the canvas].")
-@click.option("--canvas", default="960x600", help="Canvas size WxH, as on the board.")
+@click.option("--canvas", type=Size(), default="960x600", help="Canvas size WxH, as on the board.")
 @click.option("--off-centre", is_flag=True, help="Place each digit at a random spot.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Replay only the first N digits.")
 @click.option("--seed", type=int, default=0, help="Seed for --off-centre positions.")
+@report_options(after_the_command=True)
 @click.pass_context
 def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     """Replay pen data (UNIPEN text or stroke JSON) through the board's drawing and read()."""
     from digitboard.evaluation import DrawingStyle, replay
     from digitboard.strokes import brush_for, read_strokes
 
-    try:
-        width, height = parse_size(canvas)
-        digits = [d for path in files for d in read_strokes(path)][:limit]
-        recognizer = load_recognizer(ctx.obj["model"])
-    except UserError as err:
-        raise click.UsageError(str(err)) from None
+    width, height = canvas
+    digits = [d for path in files for d in read_strokes(path)][:limit]
+    recognizer = load_recognizer(ctx.obj["model"])
     style = DrawingStyle((width, height), size, brush, off_centre)
     with click.progressbar(length=len(digits), label="reading", file=sys.stderr) as bar:
         def progress(items):
@@ -188,31 +201,19 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
            f"reports: {ctx.obj['out']}/strokes-confusion.png, strokes-errors.png")
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"size must look like 960x600, got {text!r}") from None
-    if width < 16 or height < 16:
-        raise UserError(f"size {text} is too small (at least 16x16)")
-    return width, height
-
-
 @cli.command()
 @click.option("--repeats", type=click.IntRange(10), default=500, help="Timed read() calls.")
 @click.option("--predict-repeats", type=click.IntRange(5), default=50,
               help="Timed calls of the seed's model.predict path.")
+@report_options(after_the_command=True)
 @click.pass_context
 def bench(ctx, repeats, predict_repeats):
     """Latency of read() on one-digit board canvases, against the seed's model.predict path."""
     from digitboard.data import load_mnist
     from digitboard.evaluation import seed_read, time_calls
 
-    try:
-        recognizer = load_recognizer(ctx.obj["model"])
-        data = load_mnist(echo=lambda m: click.echo(m, err=True))
-    except UserError as err:
-        raise click.UsageError(str(err)) from None
+    recognizer = load_recognizer(ctx.obj["model"])
+    data = load_mnist(echo=lambda m: click.echo(m, err=True))
     canvases = [board_canvas_with(digit) for digit in data.x_test[:50]]
     for canvas in canvases[:5]:  # warm both paths before timing
         recognizer.read(canvas)

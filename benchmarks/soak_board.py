@@ -2,8 +2,8 @@
 
     SDL_VIDEODRIVER=dummy python benchmarks/soak_board.py --model models/best.keras
 
-Runs the real board loop (`board.run_board`) with live reading, posting one mouse stroke
-per frame (button down, a few motions, button up) in random places, an undo after one
+Runs the real board loop (`board.run_board`) with live reading and, as its frame hook
+(`board.scripted`), posts one mouse stroke per frame (button down, a few motions, button up) in random places, an undo after one
 stroke in ten and a clear every five strokes. Prints the resident memory (VmRSS from
 /proc) as it goes and, last, one JSON line: strokes, frames, seconds, reads,
 rss_after_warmup_mb, rss_end_mb, growth_mb, rss_trace. Growth is measured inside the
@@ -30,8 +30,10 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 import board  # noqa: E402
 import pygame  # noqa: E402
 
-from digitboard.board_state import load_recognizer  # noqa: E402
+from digitboard.cli import Command, ExistingPath, Size  # noqa: E402
+from digitboard.errors import UserError  # noqa: E402
 from digitboard.paths import DEFAULT_MODEL  # noqa: E402
+from digitboard.reader import BOARD_THREADS, load_recognizer  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -73,27 +75,25 @@ def soak_events(layout, strokes: int, warmup: int, samples: dict, seed: int = 0)
             click.echo(f"{n:>6} strokes   rss {rss_mb():7.1f} MB", err=True)
 
 
-@click.command(context_settings={"show_default": True})
-@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+@click.command(cls=Command, context_settings={"show_default": True})
+@click.option("--model", type=ExistingPath(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
               help="Digit reader for the live reading.")
 @click.option("--strokes", type=click.IntRange(1), default=10_000, help="Strokes to draw.")
 @click.option("--warmup", type=click.IntRange(1), default=500,
               help="Strokes before the baseline memory is taken.")
 @click.option("--fps", type=click.IntRange(10, 1000), default=500,
               help="Frame-rate cap (one stroke per frame).")
-@click.option("--size", default="1024x720", callback=board.parse_size, metavar="WxH", help="Window size.")
+@click.option("--size", type=Size(smallest=(320, 240)), default="1024x720", help="Window size.")
 def main(model, strokes, warmup, fps, size):
     """Draw many strokes through the real board loop and report memory growth."""
-    if not model.is_file():
-        raise click.BadParameter(f"no model at {model}: train one with `python train.py`",
-                                 param_hint="'--model'")
     samples: dict = {"start": rss_mb()}
     started = time.perf_counter()
-    state, timings = board.run_board(partial(load_recognizer, model), model.name, size, fps,
-                                     script=partial(soak_events, strokes=strokes, warmup=warmup,
-                                                    samples=samples))
+    options = board.BoardOptions(partial(load_recognizer, model, threads=BOARD_THREADS), model.name,
+                                 size, fps)
+    state, timings = board.run_board(options, on_frame=board.scripted(
+        partial(soak_events, strokes=strokes, warmup=warmup, samples=samples)))
     if state.model_state != "ready":
-        raise click.ClickException(state.model_message)
+        raise UserError(state.model_message)
     end = samples["end"]  # inside the session, before pygame.quit() frees its surfaces
     baseline = samples.get("after_warmup", samples["start"])
     click.echo(json.dumps({

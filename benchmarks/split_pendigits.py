@@ -10,14 +10,16 @@ from pathlib import Path
 
 import click
 
+from digitboard.cli import Command, ExistingPath
+
 
 def parse_range(text: str) -> set[str]:
     low, _, high = text.partition("-")
     return {str(w) for w in range(int(low), int(high or low) + 1)}
 
 
-@click.command(context_settings={"show_default": True})
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.command(cls=Command, context_settings={"show_default": True})
+@click.argument("source", type=ExistingPath(dir_okay=False, path_type=Path))
 @click.option("--holdout", default="25-30", help="Writers to hold out, e.g. 25-30.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
               help="Folder for the two files.")

@@ -5,30 +5,23 @@ board_view.py paints whatever the state holds. Ink goes into `board.canvas` with
 `strokes.draw_segment`, the same code that renders pen data for training and
 evaluation, so the model reads exactly the pixels on screen.
 
-The model lives on a reader thread (`start_reader`): it loads in the background
-and reads copies of the canvas. The thread and the loop talk only through two
-queues, so the state is only ever touched by the loop.
+The model lives on a reader thread (digitboard/reader.py); its news reaches the
+board through `model_ready`, `receive_reading` and the like, called by the loop.
 """
 
 from __future__ import annotations
 
 import math
-import queue
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
-import cv2
 import numpy as np
 
+from .drawings import save_drawing
 from .errors import UserError
-from .paths import DEFAULT_MODEL
-from .preprocess import digit_inputs
-from .strokes import PenDigit, brush_for, draw_segment, draw_strokes, layout_number, \
-    read_strokes, stroke_json
+from .strokes import PenDigit, brush_for, draw_segment, draw_strokes, layout_number, read_strokes
 
 UNSURE_BELOW = 0.6           # a reading less confident than this shows as "?"
 BANNER_SECONDS = 3.0
@@ -298,39 +291,6 @@ def note_input(board: Board, now: float) -> None:
 
 # ---------------------------------------------------------------- label and save
 
-def save_drawing(canvas: np.ndarray, strokes: list[list[tuple[float, float]]], digit: int,
-                 directory: Path, stamp: str) -> list[Path]:
-    """Write a labelled drawing where `train.py --extra` finds it and return the files:
-
-    directory/<digit>/<stamp>.png          the 28×28 model input (<stamp>-<i>.png for several digits)
-    directory/<digit>/<stamp>/canvas.png   the whole canvas
-    directory/<digit>/<stamp>/strokes.json the strokes, in canvas coordinates
-
-    The class-folder loader takes every file directly inside <digit>/, so the canvas and
-    strokes sit one folder down. Raises OSError when the disk refuses."""
-    _, images = digit_inputs(canvas)  # exactly what the reader feeds the model
-    class_dir = Path(directory) / str(digit)
-    extras = class_dir / stamp
-    extras.mkdir(parents=True, exist_ok=False)
-    names = [f"{stamp}.png"] if len(images) == 1 else [f"{stamp}-{i}.png" for i in range(len(images))]
-    written = []
-    for name, image in zip(names, images):
-        written.append(_write_png(class_dir / name, image))
-    written.append(_write_png(extras / "canvas.png", canvas))
-    pen = PenDigit(str(digit), [np.asarray(s, np.float64) for s in strokes])
-    (extras / "strokes.json").write_text(stroke_json([pen], (canvas.shape[1], canvas.shape[0])))
-    written.append(extras / "strokes.json")
-    return written
-
-
-def _write_png(path: Path, image: np.ndarray) -> Path:
-    ok, encoded = cv2.imencode(".png", image)
-    if not ok:
-        raise OSError(f"cannot encode {path.name} as PNG")
-    path.write_bytes(encoded.tobytes())  # raises OSError with the reason; cv2.imwrite only returns False
-    return path
-
-
 def label_and_save(board: Board, digit: int, directory: Path, now: float,
                    stamp: str | None = None) -> list[Path]:
     """Save the drawing as `digit` and clear for the next one; a failure is a banner."""
@@ -414,93 +374,3 @@ def update_kiosk(board: Board, now: float) -> None:
             start_attract(board, now)
         elif board.has_ink:
             clear(board)
-
-
-# ---------------------------------------------------------------- the reader thread
-
-@dataclass
-class Reader:
-    """The loop's handle on the reader thread."""
-
-    jobs: queue.Queue         # (version, canvas copy), or None to stop
-    results: queue.Queue      # ("ready", device) | ("failed", message) | ("read", version, readings, ms)
-                              # | ("error", version, message)
-    thread: threading.Thread
-
-
-def load_recognizer(model_path: Path | None = DEFAULT_MODEL):
-    """Import TensorFlow and load the model (seconds; hence on the reader thread)."""
-    from .quiet import quiet_stderr
-
-    with quiet_stderr():
-        import tensorflow as tf
-
-        from .recognizer import Recognizer
-
-    # One thread reads a canvas in a few ms; TensorFlow's default pool spins on every core
-    # and takes the CPU from the frame loop on a small machine.
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # TensorFlow already ran in this process (tests): keep its pools
-        pass
-    return Recognizer.load(model_path)
-
-
-def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.Queue) -> None:
-    try:
-        recognizer = load()
-    except UserError as err:
-        results.put(("failed", str(err)))
-        return
-    except Exception as err:  # a broken TensorFlow install must not take the board down
-        results.put(("failed", f"cannot load the model: {type(err).__name__}: {err}"[:300]))
-        return
-    results.put(("ready", getattr(recognizer, "device", "")))
-    while (job := jobs.get()) is not None:
-        version, canvas = job
-        started = time.perf_counter()
-        try:
-            readings = recognizer.read(canvas)
-        except Exception as err:  # any failure inside reading is a banner, never a crash
-            results.put(("error", version, f"{type(err).__name__}: {err}"[:200]))
-            continue
-        results.put(("read", version, readings, (time.perf_counter() - started) * 1000))
-
-
-def start_reader(load: Callable[[], object]) -> Reader:
-    """Start the reader thread; `load()` returns an object with `.read(canvas)` and `.device`."""
-    jobs, results = queue.Queue(), queue.Queue()
-    thread = threading.Thread(target=_read_forever, args=(load, jobs, results),
-                              name="digitboard-reader", daemon=True)
-    thread.start()
-    return Reader(jobs, results, thread)
-
-
-def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float]:
-    """Apply the reader's news to the board and hand it the canvas if the ink changed.
-    Returns the read times (ms) that arrived, for statistics."""
-    read_times = []
-    while True:
-        try:
-            message = reader.results.get_nowait()
-        except queue.Empty:
-            break
-        kind = message[0]
-        if kind == "ready":
-            model_ready(board, message[1])
-        elif kind == "failed":
-            model_failed(board, message[1])
-        elif kind == "read":
-            receive_reading(board, message[1], message[2], message[3])
-            read_times.append(message[3])
-        elif kind == "error":
-            reading_failed(board, message[2], now)
-    if want_read(board, now):
-        reader.jobs.put((board.ink_version, board.canvas.copy()))
-        read_submitted(board, now)
-    return read_times
-
-
-def stop_reader(reader: Reader) -> None:
-    reader.jobs.put(None)

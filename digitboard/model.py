@@ -10,21 +10,31 @@ the input and the classifier, each as Keras serialises it or in a shorter form:
 
 Keras' own deserialisation builds the layers; build_model adds the input (the data's image
 size), scaling to 0–1 and the softmax classifier over the data's classes.
+
+A saved model has a card beside it (`best.keras` → `best.json`): what it was trained on, how,
+and how well. `model_card` writes one, `read_card` reads it.
+
+Keras loads TensorFlow (seconds), so it is imported on first use: `train.py --help` and the
+card functions do without it.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
+import os
+import platform
 import re
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import UserError
+from .files import write_text
 from .quiet import quiet_stderr
 
-with quiet_stderr():  # TensorFlow's C++ start-up chatter
+if TYPE_CHECKING:
     import keras
-    from keras import layers
 
 ARCHITECTURES = ("cnn", "small")
 # What --filters, --kernel-size and --units mean when not given, per built-in architecture.
@@ -37,7 +47,14 @@ ARCH_DEFAULTS = {"cnn": {"filters": 32, "kernel_size": 3, "units": 128},
 BN_MOMENTUM = 0.9
 
 
+def _keras():
+    with quiet_stderr():  # TensorFlow's C++ start-up chatter
+        import keras
+    return keras
+
+
 def _conv_bn(filters: int, kernel_size: int = 3, padding: str = "valid", strides: int = 1) -> list:
+    layers = _keras().layers
     return [layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False),
             layers.BatchNormalization(momentum=BN_MOMENTUM), layers.ReLU()]
 
@@ -50,6 +67,7 @@ def build_model(arch: str = "cnn", input_shape: tuple = (28, 28, 1), n_classes: 
     `arch` is a built-in name or a JSON network file. `filters` (of the first convolutions;
     later ones have twice as many), `kernel_size` and `units` (of the hidden Dense layer; 0
     for none) shape the built-in architectures; None keeps each one's own default."""
+    layers = _keras().layers
     if arch not in ARCHITECTURES:
         if (filters, kernel_size, units) != (None, None, None):
             raise UserError(f"--filters, --kernel-size and --units shape the built-in "
@@ -82,6 +100,8 @@ def _model_name(stem: str) -> str:
 def _assemble(body: list, input_shape: tuple, n_classes: int, name: str, source: str) -> keras.Model:
     """Input → 0–1 scaling → body → softmax over the classes; a layer that does not fit its
     input is named in a UserError (its 1-based place in `body`)."""
+    keras = _keras()
+    layers = keras.layers
     try:
         model = keras.Sequential([keras.Input(input_shape), layers.Rescaling(1 / 255),
                                   *body, layers.Dense(n_classes, activation="softmax")], name=name)
@@ -137,6 +157,7 @@ def read_network(path: str | Path) -> list[dict]:
 
 def network_layers(specs: list[dict], source: str) -> list:
     """Keras layers from full layer specs, through Keras' own deserialisation."""
+    keras = _keras()
     built = []
     for index, spec in enumerate(specs, start=1):
         name = spec["class_name"]
@@ -171,8 +192,45 @@ def load_model_file(path: Path):
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no model at {path}: train one with `python train.py`")
+    keras = _keras()
     try:
         return keras.models.load_model(path, compile=False)
     except Exception as err:  # keras raises many types for a bad file; all mean the same here
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"cannot load the model {path}: {reason[:200]}") from None
+
+
+# ---------------------------------------------------------------- the model card
+
+def model_card(path: Path, model, device: str, **facts) -> dict:
+    """The card of the model saved at `path`: its name, the `facts` of its training (in the
+    order given), then its size, where it was made and with which versions."""
+    return {"model": Path(path).name, **facts,
+            "parameters": int(model.count_params()), "size_bytes": Path(path).stat().st_size,
+            "device": device, "versions": versions(),
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"}
+
+
+def write_card(model_path: Path, card: dict) -> None:
+    """The card beside its model: `best.keras` → `best.json`."""
+    write_text(Path(model_path).with_suffix(".json"), json.dumps(card, indent=2) + "\n")
+
+
+def read_card(model_path: Path) -> dict:
+    """The model card written beside a model; {} when there is none."""
+    path = Path(model_path).with_suffix(".json")
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError) as err:
+        raise UserError(f"cannot read the model card {path}: {err}") from None
+
+
+def versions() -> dict:
+    """The versions of what made a model, for its card."""
+    import cv2
+    import numpy as np
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": _keras().__version__, "numpy": np.__version__, "opencv": cv2.__version__}

@@ -1,25 +1,25 @@
-"""Fitting a classifier: run settings, augmentation, callbacks, atomic checkpoints and the model card."""
+"""Fitting a classifier: hyper-parameters, augmentation, the learning-rate schedule, early
+stopping and checkpoints written in one step; train() leaves the model card beside the model."""
 
 from __future__ import annotations
 
 import csv
-import difflib
-import json
-import os
-import platform
+import math
 import sys
 import time
-import tomllib
-from dataclasses import dataclass, fields
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .data import Dataset
-from .model import ARCHITECTURES, read_network, tf_device
 from .errors import UserError
+from .files import replacing
+from .model import (ARCHITECTURES, build_model, load_model_file, model_card, read_network, tf_device,
+                    write_card)
+
+if TYPE_CHECKING:  # .data loads OpenCV, which `train.py --help` can do without
+    from .data import Dataset
 
 SCHEDULES = ("cosine", "exponential", "constant")
 OPTIMIZERS = ("adam", "sgd")
@@ -47,139 +47,6 @@ class TrainConfig:
     dropout: float = 0.3
     seed: int = 42
     mixed_precision: bool = False
-
-
-# Settings a grid may search over: the hyper-parameters, not where data comes from or goes.
-GRID_KEYS = tuple(f.name for f in fields(TrainConfig) if f.name != "mixed_precision")
-# Settings holding paths, which a config file gives relative to its own folder.
-PATH_KEYS = ("data", "extra", "init_from", "out", "arch")
-NOT_PATHS = ("mnist", *ARCHITECTURES)
-KIND_WORDS = {int: "an integer", float: "a number", bool: "true or false", str: "a string",
-              list: "a list of strings"}
-
-
-# ---------------------------------------------------------------- config files
-
-def read_config(path: Path) -> dict:
-    """A JSON or TOML file of train.py settings: keys as options (learning_rate or
-    learning-rate), relative paths taken from the file's own folder."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise UserError(f"cannot read the config {path}: {getattr(err, 'strerror', None) or err}") from None
-    try:
-        if path.suffix == ".toml":
-            values = tomllib.loads(text)
-        elif path.suffix == ".json":
-            values = json.loads(text)
-        else:
-            raise UserError(f"{path}: a config is a .json or .toml file")
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as err:
-        raise UserError(f"{path}: not valid {path.suffix[1:].upper()} ({err})") from None
-    if not isinstance(values, dict):
-        raise UserError(f"{path}: a config holds settings by name, e.g. {{\"epochs\": 5}}")
-    values = {key.replace("-", "_"): value for key, value in values.items()}
-    for key in PATH_KEYS:
-        if key in values:
-            values[key] = _from_folder(values[key], path.parent)
-    return values
-
-
-def _from_folder(value, folder: Path):
-    if isinstance(value, list):
-        return [_from_folder(v, folder) for v in value]
-    if isinstance(value, str) and value not in NOT_PATHS and not Path(value).is_absolute():
-        return os.path.normpath(folder / value)
-    return value
-
-
-def write_config(path: Path, settings: dict) -> None:
-    """Settings as a JSON config that read_config reads back the same: paths relative to the
-    file's folder. (--limit is not among them: a grid's subset is not what a full run wants.)"""
-    settings = dict(settings)
-    for key in PATH_KEYS:
-        if key in settings:
-            settings[key] = _relative(settings[key], path.parent)
-    atomic_write_text(path, json.dumps(settings, indent=2) + "\n")
-
-
-def _relative(value, folder: Path):
-    if isinstance(value, list):
-        return [_relative(v, folder) for v in value]
-    if value is None or value in NOT_PATHS:
-        return value
-    return os.path.relpath(Path(value).resolve(), folder.resolve())
-
-
-def check_config(values: dict, kinds: dict[str, type], source: str) -> tuple[dict, dict]:
-    """(settings, grid): plain values, and the lists of values to search over.
-
-    `kinds` gives each valid key's type (int, float, bool, str, or list for repeatable
-    options); a list of values for a non-list key becomes a grid axis when the key is a
-    hyper-parameter. None (JSON null) leaves the option at its default."""
-    settings, grid = {}, {}
-    for key, value in values.items():
-        if key not in kinds:
-            close = difflib.get_close_matches(key, kinds, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(sorted(kinds))}"
-            raise UserError(f"{source}: unknown key '{key}' ({hint})")
-        kind = kinds[key]
-        if value is None:
-            continue
-        if kind is list and isinstance(value, str):  # one --extra needs no brackets
-            value = [value]
-        if isinstance(value, list) and kind is not list:
-            if key not in GRID_KEYS:
-                raise UserError(f"{source}: '{key}' cannot be a list of values: only "
-                                f"hyper-parameters ({', '.join(GRID_KEYS)}) can be grid axes")
-            if not value:
-                raise UserError(f"{source}: '{key}' is an empty list: a grid axis needs at least one value")
-            for item in value:
-                _check_type(key, item, kind, source)
-            grid[key] = value
-        else:
-            _check_type(key, value, kind, source)
-            settings[key] = value
-    return settings, grid
-
-
-def _check_type(key: str, value, kind: type, source: str) -> None:
-    if kind is list:
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-    elif kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
-        raise UserError(f"{source}: '{key}' must be {KIND_WORDS[kind]}, got {json.dumps(value, default=str)}")
-
-
-def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int,
-                     groups: np.ndarray | None = None):
-    """A seeded random (train, validation) split; images of one group (copies of one sample)
-    all land on the same side."""
-    groups = np.arange(len(x)) if groups is None else np.asarray(groups)
-    unique = np.unique(groups)
-    n_val = max(1, int(round(len(unique) * fraction)))
-    held_out = np.random.default_rng(seed).permutation(unique)[:n_val]
-    is_val = np.isin(groups, held_out)
-    return (x[~is_val], y[~is_val]), (x[is_val], y[is_val])
-
-
-def subset(x: np.ndarray, y: np.ndarray, limit: int, seed: int):
-    """`limit` random samples, seeded; everything when limit is larger."""
-    if limit >= len(x):
-        return x, y
-    pick = np.random.default_rng(seed).choice(len(x), limit, replace=False)
-    return x[pick], y[pick]
-
-
-def as_model_input(images: np.ndarray) -> np.ndarray:
-    """(n, h, w) → (n, h, w, 1); colour images are left as they are."""
-    return images[..., None] if images.ndim == 3 else images
 
 
 def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
@@ -247,8 +114,6 @@ def check_init_model(model, input_shape: tuple, n_classes: int, path: Path) -> N
 
 
 def load_init_model(path: Path, input_shape: tuple, n_classes: int):
-    from .model import load_model_file
-
     try:
         model = load_model_file(path)
     except UserError as err:
@@ -257,44 +122,32 @@ def load_init_model(path: Path, input_shape: tuple, n_classes: int):
     return model
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(text)
-    os.replace(partial, path)
-
-
 # Checkpointing and early stopping follow validation loss: accuracy on a few thousand
 # validation digits moves in steps of 0.03 % and stopped cosine-decayed runs too early.
 MONITOR = "val_loss"
 
 
 def _atomic_checkpoint_callbacks(out: Path, monitor: str):
-    """ModelCheckpoint writes a side file; the next callback renames it over `out` in one step,
-    so an interrupted save can never leave a half-written model at `out`."""
+    """([callbacks], saver): the model goes to `out` whenever `monitor` reaches a new low, each
+    time written beside it and renamed over it in one step, so an interrupted save can never
+    leave a half-written model at `out`; `saver.published` says whether it was saved at all."""
     import keras
 
-    partial = out.with_name(out.stem + ".partial" + out.suffix)
-
-    class PublishCheckpoint(keras.callbacks.Callback):
-        published = False
+    class SaveBest(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.best, self.published = math.inf, False
 
         def on_epoch_end(self, epoch, logs=None):
-            if partial.exists():
-                os.replace(partial, out)
-                PublishCheckpoint.published = True
+            current = (logs or {}).get(monitor)
+            if current is not None and current < self.best:
+                self.best = current
+                with replacing(out) as partial:
+                    self.model.save(partial)
+                self.published = True
 
-    checkpoint = keras.callbacks.ModelCheckpoint(partial, monitor=monitor, mode="min",
-                                                 save_best_only=True)
-    return [checkpoint, PublishCheckpoint()], PublishCheckpoint
-
-
-def versions() -> dict:
-    import cv2
-    import keras
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__, "opencv": cv2.__version__}
+    saver = SaveBest()
+    return [saver], saver
 
 
 def auto_batch_size(n_images: int) -> int:
@@ -353,11 +206,12 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
     Returns (model, device, training images, (x_train, y_train), (x_val, y_val))."""
     import keras
 
+    from .data import as_model_input, split_validation
+
     keras.utils.set_random_seed(config.seed)
     device = tf_device()
     if config.mixed_precision and device != "CPU":
         keras.mixed_precision.set_global_policy("mixed_float16")
-    echo(f"training on {device}")
 
     x = as_model_input(data.x_train)
     (x_train, y_train), (x_val, y_val) = split_validation(x, data.y_train, config.validation_split,
@@ -369,7 +223,6 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
     if init_from is not None:
         model = load_init_model(init_from, x.shape[1:], n_classes)
     else:
-        from .model import build_model
         model = build_model(config.arch, x.shape[1:], n_classes, config.dropout, config.filters,
                             config.kernel_size, config.units)
     if config.batch_size is None:
@@ -378,24 +231,35 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
     model.compile(optimizer=make_optimizer(config, learning_rate(config, steps)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)  # XLA makes these convolutions ~4× slower on CPU
+    echo(f"training on {device}")  # once the data and the network are known to be good
     return model, device, x, (x_train, y_train), (x_val, y_val)
 
 
-def fit_trial(data: Dataset, config: TrainConfig) -> dict:
-    """Train one grid combination, saving nothing; its best validation scores and time."""
+def early_stopping(config: TrainConfig, steps_per_epoch: int, restore_best_weights: bool = False):
+    """Stop after config.patience epochs without a new low of MONITOR, counted only once the
+    learning rate has decayed (stop_from_epoch)."""
     import keras
 
+    start = stop_from_epoch(learning_rate(config, steps_per_epoch), steps_per_epoch, config.epochs)
+    return keras.callbacks.EarlyStopping(monitor=MONITOR, mode="min", patience=config.patience,
+                                         restore_best_weights=restore_best_weights,
+                                         start_from_epoch=start)
+
+
+def fit_trial(data: Dataset, config: TrainConfig) -> dict:
+    """Train one grid combination, saving nothing; its scores at its lowest validation loss
+    (what a training checkpoints and stops on), and its time."""
     model, _, _, (x_train, y_train), (x_val, y_val) = _prepare(data, config, None, echo=lambda _: None)
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
                                      config.augment, config.seed)
+    steps = int(np.ceil(len(x_train) / config.batch_size))
     started = time.time()
-    stop = keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=config.patience)
-    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, callbacks=[stop],
-                        shuffle=False, verbose=0).history
-    best = int(np.argmax(history["val_accuracy"]))
+    history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                        callbacks=[early_stopping(config, steps)], shuffle=False, verbose=0).history
+    best = int(np.argmin(history[MONITOR]))
     return {"val_accuracy": round(float(history["val_accuracy"][best]), 5),
             "val_loss": round(float(history["val_loss"][best]), 5),
-            "best_epoch": best + 1, "epochs_run": len(history["val_accuracy"]),
+            "best_epoch": best + 1, "epochs_run": len(history["val_loss"]),
             "seconds": round(time.time() - started, 1)}
 
 
@@ -405,36 +269,34 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
     """Fit, checkpoint the best epoch to `out`, write history, curves and card; return the card."""
     import keras
 
+    from .data import as_model_input
     from .plots import plot_curves
 
     model, device, x, (x_train, y_train), (x_val, y_val) = _prepare(data, config, init_from, echo)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    history_path = out.parent / "history.csv"
-    history_partial = history_path.with_name(history_path.name + ".partial")  # published with the model
-    checkpoint_callbacks, publisher = _atomic_checkpoint_callbacks(out, MONITOR)
+    checkpoint_callbacks, saver = _atomic_checkpoint_callbacks(out, MONITOR)
     steps = int(np.ceil(len(x_train) / config.batch_size))
-    callbacks = [*checkpoint_callbacks,
-                 keras.callbacks.EarlyStopping(monitor=MONITOR, mode="min",
-                                               patience=config.patience, restore_best_weights=True,
-                                               start_from_epoch=stop_from_epoch(learning_rate(config, steps), steps, config.epochs)),
-                 keras.callbacks.CSVLogger(history_partial)]
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
                                      config.augment, config.seed)
-    started = time.time()
-    interrupted = False
-    try:
-        history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                            callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2).history
-    except KeyboardInterrupt:
-        interrupted = True
-        history = _read_history(history_partial)
-        echo("\ninterrupted: keeping the best checkpoint so far")
-    wall_time = time.time() - started
-    if not publisher.published:
-        history_partial.unlink(missing_ok=True)
-        raise UserError("stopped before the first epoch finished: nothing was written")
-    os.replace(history_partial, history_path)
+    # history.csv is published with the model, or not at all
+    with replacing(out.parent / "history.csv") as history_partial:
+        callbacks = [*checkpoint_callbacks,
+                     early_stopping(config, steps, restore_best_weights=True),
+                     keras.callbacks.CSVLogger(history_partial)]
+        started = time.time()
+        interrupted = False
+        try:
+            history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                                callbacks=callbacks, shuffle=False,
+                                verbose=1 if sys.stdout.isatty() else 2).history
+        except KeyboardInterrupt:
+            interrupted = True
+            history = _read_history(history_partial)
+            echo("\ninterrupted: keeping the best checkpoint so far")
+        wall_time = time.time() - started
+        if not saver.published:
+            raise UserError("stopped before the first epoch finished: nothing was written")
 
     best = keras.models.load_model(out)  # the card describes the file on disk
     test = {}
@@ -445,38 +307,23 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
                 "test_samples": int(len(data.x_test))}
     val_loss, val_acc = history.get("val_loss", []), history.get("val_accuracy", [])
     best_epoch = int(np.argmin(val_loss)) if val_loss else None
-    card = {
-        "model": out.name, **test,
-        "best_epoch": best_epoch + 1 if val_loss else None,
-        "best_val_loss": round(float(val_loss[best_epoch]), 5) if val_loss else None,
-        "best_val_accuracy": round(float(val_acc[best_epoch]), 5) if val_loss else None,
-        "epochs_run": len(val_loss), "interrupted": interrupted,
-        "wall_time_s": round(wall_time, 1),
-        "command": command, "seed": config.seed, "config": vars(config),
+    card = model_card(
+        out, best, device, **test,
+        best_epoch=best_epoch + 1 if val_loss else None,
+        best_val_loss=round(float(val_loss[best_epoch]), 5) if val_loss else None,
+        best_val_accuracy=round(float(val_acc[best_epoch]), 5) if val_loss else None,
+        epochs_run=len(val_loss), interrupted=interrupted, wall_time_s=round(wall_time, 1),
+        command=command, seed=config.seed, config=vars(config),
         **({"config_file": config_file} if config_file else {}),
         **({"network": read_network(config.arch)}
            if config.arch not in ARCHITECTURES and init_from is None else {}),
-        "data": data.source, "extra": list(extra_sources),
-        "train_samples": int(len(x_train)), "validation_samples": int(len(x_val)),
-        "class_names": list(data.class_names), "input_shape": list(x.shape[1:]),
-        "parameters": int(best.count_params()), "size_bytes": out.stat().st_size,
-        "device": device, "versions": versions(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores",
-    }
-    atomic_write_text(out.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
+        data=data.source, extra=list(extra_sources),
+        train_samples=int(len(x_train)), validation_samples=int(len(x_val)),
+        class_names=list(data.class_names), input_shape=list(x.shape[1:]))
+    write_card(out, card)
     if history:
         plot_curves(history, out.parent / "curves.png")
     return card
-
-
-def read_card(model_path: Path) -> dict:
-    """The model card train() wrote beside a model; {} when there is none."""
-    path = Path(model_path).with_suffix(".json")
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, json.JSONDecodeError) as err:
-        raise UserError(f"cannot read the model card {path}: {err}") from None
 
 
 def _read_history(path: Path) -> dict:
@@ -486,6 +333,3 @@ def _read_history(path: Path) -> dict:
         rows = list(csv.DictReader(f))
     return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}
 
-
-def command_line() -> str:
-    return " ".join(["python", Path(sys.argv[0]).name, *sys.argv[1:]])

@@ -1,21 +1,27 @@
 """Grid search: every list of values in a config is an axis; each combination trains briefly
-and is scored on its validation split; the table of results sorts best first."""
+and is scored on its validation split by the validation loss that training checkpoints and
+stops on; the table of results sorts best (lowest loss) first."""
 
 from __future__ import annotations
 
 import csv
 import io
 import itertools
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 from . import training
-from .data import Dataset
+from .config import write_config
+from .data import Dataset, as_model_input
+from .errors import UserError
+from .files import write_text
 from .model import build_model
-from .training import TrainConfig, as_model_input, atomic_write_text
+from .training import TrainConfig
 
 SCORES = ("val_accuracy", "val_loss", "best_epoch", "epochs_run", "seconds")
+TABLE_NAME = "grid.csv"
+BEST_NAME = "grid-best.json"
 
 
 def grid_points(axes: dict[str, list]) -> list[dict]:
@@ -37,13 +43,14 @@ def check_points(data: Dataset, base: TrainConfig, points: list[dict]) -> None:
 
 @dataclass
 class GridResult:
-    rows: list[dict]          # one per finished combination, best validation accuracy first
+    rows: list[dict]          # one per finished combination, lowest validation loss first
     total: int                # combinations in the grid
     interrupted: bool = False
 
 
 def sort_rows(rows: list[dict]) -> list[dict]:
-    return sorted(rows, key=lambda r: (-r["val_accuracy"], r["val_loss"]))
+    """Lowest validation loss first; equal losses by higher validation accuracy."""
+    return sorted(rows, key=lambda r: (r["val_loss"], -r["val_accuracy"]))
 
 
 def run_grid(data: Dataset, base: TrainConfig, points: Iterable[dict], total: int,
@@ -86,4 +93,36 @@ def write_csv(rows: list[dict], axes: list[str], path: Path) -> None:
     writer = csv.DictWriter(text, fieldnames=[*axes, *SCORES], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(path, text.getvalue())
+    write_text(path, text.getvalue())
+
+
+def search(data: Dataset, base: TrainConfig, axes: dict[str, list], out: Path, sources: dict,
+           progress: Callable[[list[dict]], Iterable[dict]] = iter,
+           echo: Callable[[str], None] = print) -> GridResult:
+    """Train every combination of the axes on `data`; the table goes to grid.csv beside `out`
+    after each one, and the best combination to grid-best.json, a config for a full training
+    of `sources` (the settings naming the data: data, extra, …) into `out`. `progress(points)`
+    iterates over the combinations (a progress bar). UserError when none finished."""
+    folder = out.parent
+    points = grid_points(axes)
+    check_points(data, base, points)
+    names = list(axes)
+    echo(f"grid: {len(points)} combinations of {', '.join(names)} on "
+         f"{len(data.x_train)} images, up to {base.epochs} epochs each")
+
+    def save(rows):
+        folder.mkdir(parents=True, exist_ok=True)
+        write_csv(rows, names, folder / TABLE_NAME)
+
+    result = run_grid(data, base, progress(points), len(points), on_row=save)
+    if not result.rows:
+        raise UserError("stopped before the first combination finished: nothing was written")
+    best = {key: result.rows[0][key] for key in names}
+    write_config(folder / BEST_NAME, {**sources, **asdict(replace(base, **best)), "out": str(out)})
+    return result
+
+
+def as_flags(point: dict) -> str:
+    """A combination as train.py options: `--learning-rate 0.003 --no-augment`."""
+    return " ".join(f"--{k.replace('_', '-')} {v}" if not isinstance(v, bool)
+                    else f"--{'' if v else 'no-'}{k.replace('_', '-')}" for k, v in point.items())

@@ -7,8 +7,11 @@
   1000 MNIST images. Shared by the whole session; treat its folder as read-only.
 - `make_idx_dir`, `make_class_folder`, `make_unipen`: factories writing small IDX,
   class-folder (mnist_png layout or flat) and UNIPEN data sets under tmp_path.
+- `run_train`, `QUICK` (the options of a seconds-long training) and
+  `assert_one_line_error` (how every bad input must end) for the command-line tests.
 
 The repository root goes on sys.path so tests can `import train` (and the other scripts).
+Hypothesis keeps its example database in the system's temporary folder, not in the repository.
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ from __future__ import annotations
 import functools
 import gzip
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import settings
+from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -30,6 +37,11 @@ if str(ROOT) not in sys.path:
 import train  # noqa: E402
 from digitboard.data import Dataset, load_mnist  # noqa: E402
 from digitboard.errors import UserError  # noqa: E402
+
+HYPOTHESIS_HOME = Path(tempfile.gettempdir()) / "digitboard-hypothesis"  # its caches, not in the repository
+set_hypothesis_home_dir(HYPOTHESIS_HOME)
+settings.register_profile("digitboard", database=DirectoryBasedExampleDatabase(HYPOTHESIS_HOME / "examples"))
+settings.load_profile("digitboard")
 
 # ---------------------------------------------------------------- MNIST
 
@@ -192,7 +204,18 @@ def make_unipen(tmp_path):
     return make
 
 
-# ---------------------------------------------------------------- train.py runs
+# ---------------------------------------------------------------- command lines
+
+# A training that takes seconds: the small network, one epoch, no augmentation.
+QUICK = ["--arch", "small", "--epochs", "1", "--batch-size", "8", "--no-augment"]
+
+
+def assert_one_line_error(result, message: str) -> None:
+    """Bad input: exit code 2, and the whole output is one line, `Error: …` containing
+    `message` (no usage block, no traceback, nothing else)."""
+    assert result.exit_code == 2, result.output
+    assert result.output.endswith("\n") and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("Error: ") and message in result.output, result.output
 
 
 def run_train(*args):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -20,17 +22,20 @@ import pytest
 from click.testing import CliRunner
 
 import board
-from digitboard.board_state import (Board, clear, exchange_with_reader, focus_reading,
-                                    label_and_save, load_demo_digits, new_board, note_input,
-                                    number_text, pen_down, pen_move, pen_up, read_submitted,
-                                    receive_reading, resize, settled, start_reader, stop_reader,
-                                    undo, update_kiosk)
+from board import BoardOptions
+from digitboard.board_state import (Board, clear, focus_reading, label_and_save, load_demo_digits,
+                                    new_board, note_input, number_text, pen_down, pen_move, pen_up,
+                                    read_submitted, receive_reading, resize, settled, undo,
+                                    update_kiosk)
 from digitboard.board_view import layout_for
 from digitboard.errors import UserError
-from digitboard.paths import DEMO_DIR
+from digitboard.paths import DEMO_DIR, ROOT
 from digitboard.preprocess import find_digits, normalize_digit
+from digitboard.reader import exchange_with_reader, start_reader, stop_reader
 from digitboard.recognizer import Reading
 from digitboard.strokes import PenDigit, draw_strokes, read_strokes, stroke_json
+
+from conftest import assert_one_line_error
 
 
 @pytest.fixture(autouse=True)
@@ -40,14 +45,17 @@ def headless(monkeypatch):
 
 
 class FakeRecognizer:
-    """Reads every digit on the canvas as `digit`, or raises when `fail` is set."""
+    """Reads every digit on the canvas as `digit`, or raises when `fail` is set; keeps each
+    canvas it was given in `canvases`."""
 
     device = "CPU (fake)"
 
     def __init__(self, digit: int = 7, confidence: float = 0.9, fail: bool = False):
         self.digit, self.confidence, self.fail = digit, confidence, fail
+        self.canvases = []
 
     def read(self, canvas):
+        self.canvases.append(canvas)
         if self.fail:
             raise RuntimeError("the model fell over")
         probs = np.full(10, (1 - self.confidence) / 9, np.float32)
@@ -143,16 +151,32 @@ class TestReadings:
         assert focus_reading(board_) is board_.readings[0]
 
     def test_the_reader_thread_reads_each_change_once(self):
-        board_ = two_digit_board()
-        reader = start_reader(FakeRecognizer)
-        try:
+        def exchange_until_settled():
             deadline = time.monotonic() + 10
             while not settled(board_) and time.monotonic() < deadline:
                 exchange_with_reader(board_, reader, time.monotonic())
                 time.sleep(0.01)
+            assert settled(board_)
+
+        board_ = two_digit_board()  # three strokes, drawn before the model is there
+        recognizer = FakeRecognizer()
+        reader = start_reader(lambda: recognizer)
+        try:
+            exchange_until_settled()
+            assert len(recognizer.canvases) == 1  # the ink as it is now, once
+            assert [r.digit for r in board_.readings] == [7, 7]
+            for _ in range(10):  # frames go by, the ink stays: nothing to read
+                exchange_with_reader(board_, reader, time.monotonic())
+                time.sleep(0.01)
+            assert len(recognizer.canvases) == 1
+            draw_line(board_, (150, 100), (150, 200))  # two changes between two frames:
+            draw_line(board_, (180, 100), (180, 200))  # one read, of both
+            exchange_until_settled()
+            assert len(recognizer.canvases) == 2
+            np.testing.assert_array_equal(recognizer.canvases[-1], board_.canvas)
+            assert recognizer.canvases[-1] is not board_.canvas  # a copy: the loop draws on
         finally:
             stop_reader(reader)
-        assert [r.digit for r in board_.readings] == [7, 7]
         assert board_.model_state == "ready" and board_.device == "CPU (fake)"
 
     def test_a_failing_read_is_a_banner_and_the_board_goes_on(self):
@@ -249,10 +273,11 @@ class TestKiosk:
         update_kiosk(board_, 5.0)
         assert board_.attract is not None and not board_.has_ink  # the visitor's ink is gone
         update_kiosk(board_, 5.3)
-        partly = len(board_.strokes)
-        assert board_.has_ink
+        written = sum(len(s) for s in board_.strokes)  # points the demo pen has reached
+        whole = sum(len(s) for s in board_.attract.strokes)
+        assert 0 < written < whole  # under way, not done
         update_kiosk(board_, 30.0)  # long enough to write the whole number
-        assert len(board_.strokes) >= partly and board_.attract.hold_until is not None
+        assert sum(len(s) for s in board_.strokes) == whole and board_.attract.hold_until is not None
         assert len(find_digits(board_.canvas)) in (2, 3)
         first_number = [s.copy() for s in board_.attract.strokes]
         update_kiosk(board_, board_.attract.hold_until + 0.01)  # the next number starts
@@ -369,16 +394,17 @@ def write_demo_number(path: Path, count: int = 3) -> Path:
 class TestRunBoard:
     def test_injected_mouse_events_are_read_as_a_number(self, tmp_path):
         snapshot = tmp_path / "board.png"
-        state, timings = board.run_board(FakeRecognizer, "fake", (640, 480), fps=240,
-                                         script=partial(board.replay_events, demo_digits(3)),
-                                         snapshot=snapshot, max_seconds=30)
+        state, timings = board.run_board(
+            BoardOptions(FakeRecognizer, "fake", (640, 480), fps=240, snapshot=snapshot, max_seconds=30),
+            on_frame=board.replay_number(demo_digits(3)))
         assert number_text(state.readings) == "7 7 7" and settled(state)
         assert cv2.imread(str(snapshot)).shape == (480, 640, 3)
         assert timings.summary()["frames"] > 10
 
     def test_a_kiosk_idles_into_the_attract_loop(self, tmp_path):
-        state, _ = board.run_board(FakeRecognizer, "fake", (640, 480), fps=120, kiosk=True,
-                                   idle_seconds=0.3, demo_digits=demo_digits(10), max_seconds=0.8)
+        state, _ = board.run_board(BoardOptions(FakeRecognizer, "fake", (640, 480), fps=120, kiosk=True,
+                                                idle_seconds=0.3, demo_digits=tuple(demo_digits(10)),
+                                                max_seconds=0.8))
         assert state.attract is not None and state.has_ink  # a demo number is being written
 
     def test_a_missing_model_still_opens_the_board(self, tmp_path):
@@ -386,9 +412,47 @@ class TestRunBoard:
             raise UserError("no model at models/best.keras: train one with `python train.py`")
 
         snapshot = tmp_path / "board.png"
-        state, _ = board.run_board(load, "best.keras", (640, 480), fps=240, snapshot=snapshot,
-                                   script=partial(board.replay_events, demo_digits(1)), max_seconds=30)
+        state, _ = board.run_board(BoardOptions(load, "best.keras", (640, 480), fps=240,
+                                                snapshot=snapshot, max_seconds=30),
+                                   on_frame=board.replay_number(demo_digits(1)))
         assert state.model_state == "failed" and state.has_ink and snapshot.is_file()
+
+    def test_a_frame_hook_sees_every_frame_and_can_end_the_run(self):
+        frames = []
+
+        def three_frames(board_, layout):
+            frames.append((board_.model_state, layout.canvas.size))
+            return len(frames) < 3
+
+        state, timings = board.run_board(BoardOptions(FakeRecognizer, window_size=(640, 480), fps=240,
+                                                      max_seconds=30), on_frame=three_frames)
+        assert len(frames) == 3 and frames[0][1] == layout_for((640, 480)).canvas.size
+        assert state.running  # ended by the hook, not by a quit
+
+
+class TestDisplay:
+    def test_without_a_display_the_board_says_so_instead_of_running_unseen(self, tmp_path):
+        # As a user would start it: no SDL_VIDEODRIVER (the tests set one), no display.
+        environment = {name: value for name, value in os.environ.items()
+                       if name not in ("SDL_VIDEODRIVER", "DISPLAY", "WAYLAND_DISPLAY")}
+        started = subprocess.run([sys.executable, str(ROOT / "board.py"), "--model",
+                                  str(tmp_path / "none.keras")], env=environment, cwd=tmp_path,
+                                 capture_output=True, text=True, timeout=120)
+        assert started.returncode == 2, started.stderr
+        assert started.stdout == ""
+        assert started.stderr == ("Error: no display to open the board on (DISPLAY is not set); "
+                                  "for a headless run set SDL_VIDEODRIVER=dummy\n")
+
+    def test_a_headless_run_asked_for_is_no_error(self):
+        for driver in board.HEADLESS_DRIVERS:
+            board.check_display(driver, headless=True, environ={})             # --replay
+            board.check_display(driver, headless=False, environ={"SDL_VIDEODRIVER": driver})
+        board.check_display("x11", headless=False, environ={"DISPLAY": ":0"})  # a real display
+
+    def test_a_display_sdl_cannot_open_is_named(self):
+        with pytest.raises(UserError, match=r"no display to open the board on \(SDL could not open "
+                                            r"DISPLAY=:99\); for a headless run set SDL_VIDEODRIVER=dummy"):
+            board.check_display("offscreen", headless=False, environ={"DISPLAY": ":99"})
 
 
 class TestCommand:
@@ -418,21 +482,25 @@ class TestCommand:
         result = CliRunner().invoke(board.main, ["--model", str(tmp_path / "none.keras"), "--replay",
                                                  str(replay), "--snapshot", str(tmp_path / "s.png"),
                                                  "--size", "640x480", "--fps", "240"])
-        assert result.exit_code == 2
-        assert "no model at" in result.output and "python train.py" in result.output
-        assert "Traceback" not in result.output and (tmp_path / "s.png").is_file()
+        assert_one_line_error(result, f"no model at {tmp_path / 'none.keras'}: train one with `python train.py`")
+        assert (tmp_path / "s.png").is_file()
 
     @pytest.mark.parametrize("content", ["{not json", '{"digits": []}', ".PEN_DOWN\n1 2\n"])
-    def test_an_unreadable_demo_file_is_a_usage_error(self, tmp_path, content):
+    def test_an_unreadable_demo_file_is_one_line(self, tmp_path, content):
         demo = tmp_path / "demo.json" if content.startswith("{") else tmp_path / "demo.txt"
         demo.write_text(content)
         result = CliRunner().invoke(board.main, ["--kiosk", "--demo", str(demo)])
-        assert result.exit_code == 2 and "Invalid value for '--demo'" in result.output
-        assert str(demo) in result.output and "Traceback" not in result.output
+        assert_one_line_error(result, f"--demo: {demo}")
 
     def test_a_missing_demo_file(self, tmp_path):
         result = CliRunner().invoke(board.main, ["--demo", str(tmp_path / "nope.json")])
-        assert result.exit_code == 2 and "no such file" in result.output
+        assert_one_line_error(result, f"--demo {tmp_path / 'nope.json'}: no such file")
+
+    def test_a_replay_of_too_many_digits(self, tmp_path):
+        replay = tmp_path / "long.json"
+        replay.write_text(stroke_json(demo_digits(10) + demo_digits(3)))
+        result = CliRunner().invoke(board.main, ["--replay", str(replay)])
+        assert_one_line_error(result, f"--replay {replay} holds 13 digits; a replay draws at most 12")
 
     @pytest.mark.parametrize("size", ["big", "100x100", "800"])
     def test_bad_sizes(self, size):

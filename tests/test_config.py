@@ -4,25 +4,27 @@ sets (trained, then measured by evaluate.py), and every bad input of those."""
 from __future__ import annotations
 
 import json
+import os
+import tomllib
 from dataclasses import asdict
 from pathlib import Path
 
 import cv2
 import keras
 import numpy as np
+import click
 import pytest
 from click.testing import CliRunner
 
 import evaluate
 import train
+from digitboard.config import KINDS, RunSettings
 from digitboard.model import ARCH_DEFAULTS, build_model
 from digitboard.paths import DEFAULT_MODEL, MODELS_DIR
 from digitboard.training import (TrainConfig, auto_batch_size, learning_rate, make_optimizer,
                                  stop_from_epoch)
 
-from conftest import run_train, snapshot, write_image
-
-QUICK = ["--arch", "small", "--epochs", "1", "--batch-size", "8", "--no-augment"]
+from conftest import QUICK, assert_one_line_error, run_train, snapshot, write_image
 
 SHIPPED = {"arch": "cnn", "epochs": 20, "batch_size": None, "learning_rate": 3e-3,
            "schedule": "cosine", "decay_steps": None, "decay_rate": 0.9, "optimizer": "adam",
@@ -44,13 +46,6 @@ def write_config(path: Path, values: dict) -> Path:
     else:
         path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in values.items()))
     return path
-
-
-def assert_one_line_error(result, message: str) -> None:
-    assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and message in errors[0], result.output
-    assert result.output.rstrip().endswith(errors[0])  # nothing after it, no traceback
 
 
 # ---------------------------------------------------------------- the shipped defaults
@@ -101,9 +96,37 @@ def test_shipped_cnn_config_is_the_plain_command():
 
 
 @pytest.mark.parametrize("name", ["small.toml", "convnet.toml", "lung.toml", "grid.toml"])
-def test_example_configs_are_valid(name):
-    params = parse("--config", MODELS_DIR / name)
-    assert params["config"] == MODELS_DIR / name
+def test_example_configs_set_what_they_say(name):
+    path = MODELS_DIR / name
+    ctx = train.main.make_context("train.py", ["--config", str(path)])
+    for key, value in tomllib.loads(path.read_text()).items():
+        if key in ("data", "out") or str(value).endswith(".json"):  # relative to models/
+            value = os.path.normpath(MODELS_DIR / value)
+        if isinstance(value, list):
+            assert ctx.meta[train.GRID][key] == value, key
+        else:
+            assert ctx.params[key] == (Path(value) if key == "out" else value), key
+    assert ctx.params["config"] == path
+
+
+def test_the_settings_types_are_the_options_types():
+    """Config values are checked against TrainConfig's and RunSettings' field types (KINDS);
+    train.py's options must take the same kinds of value and default to the same values."""
+    defaults = {**asdict(TrainConfig()), **asdict(RunSettings())}
+    options = {p.name: p for p in train.main.params if p.name != "config"}
+    assert options.keys() == KINDS.keys() == defaults.keys()
+    for name, option in options.items():
+        if option.multiple:
+            kind = list
+        elif isinstance(option.type, click.Choice):
+            kind = type(option.type.choices[0])
+        else:
+            kind = next((kind for kind, types in ((bool, click.types.BoolParamType),
+                                                  (int, click.types.IntParamType),
+                                                  (float, click.types.FloatParamType))
+                         if isinstance(option.type, types)), str)
+        assert KINDS[name] is kind, name
+        assert option.default == defaults[name], name
 
 
 # ---------------------------------------------------------------- config files
@@ -114,6 +137,7 @@ def test_config_sets_options_and_the_command_line_wins(tmp_path, suffix):
     config = write_config(tmp_path / f"run{suffix}", {
         "arch": "small", "epochs": 3, "batch-size": 8, "learning_rate": 0.01, "augment": False,
         "optimizer": "sgd", "momentum": 0.5, "extra": ["drawn"], "out": "runs/m.keras"})
+    (tmp_path / "drawn").mkdir()
     params = parse("--config", config, "--batch-size", 4, "--augment", "--epochs", 2)
     assert params["batch_size"] == 4 and params["augment"] is True and params["epochs"] == 2  # command line
     assert params["learning_rate"] == 0.01 and params["optimizer"] == "sgd"                     # file
@@ -318,7 +342,7 @@ BAD_INPUTS = {
     "not JSON": (_text("bad.json", "{epochs: 3}"), "bad.json: not valid JSON"),
     "other format": (_text("bad.yaml", "epochs: 3\n"), "bad.yaml: a config is a .json or .toml file"),
     "JSON list": (_text("bad.json", "[1, 2]"), "bad.json: a config holds settings by name"),
-    "missing config": (lambda tmp: ["--config", tmp / "none.toml"], "does not exist"),
+    "missing config": (lambda tmp: ["--config", tmp / "none.toml"], "none.toml: no such file"),
     "unknown arch": (lambda tmp: ["--arch", "cnnn"],
                      "'cnnn' is neither a built-in architecture (cnn, small) nor a JSON network file"),
     "missing network": (lambda tmp: ["--arch", tmp / "none.json"], "no network file"),

@@ -9,6 +9,8 @@ import evaluate
 from digitboard.evaluation import confusion_matrix, per_class_scores
 from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
 
+from conftest import assert_one_line_error
+
 # Two digits in UNIPEN text, tablet y growing upwards: a "1" and a two-stroke "7".
 UNIPEN = """.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"
 .SEGMENT DIGIT 0 ? "1"
@@ -84,7 +86,11 @@ def test_bench_reports_latency(tmp_path, tiny_model):
                           "--repeats", 20, "--predict-repeats", 5)
     assert result.exit_code == 0, result.output
     assert 0 < summary["read_ms_p50"] <= summary["read_ms_p99"]
-    assert summary["predict_ms_p50"] > 0 and summary["speedup"] > 0
+    assert summary["predict_ms_p50"] > 0
+    # the speed-up is the seed path's time over read()'s (both rounded once more in the JSON)
+    assert summary["speedup"] == pytest.approx(summary["predict_ms_p50"] / summary["read_ms_p50"],
+                                               rel=0.01, abs=0.06)
+    assert summary["digits_per_s"] == pytest.approx(1000 / summary["read_ms_p50"], rel=0.01)
 
 
 @pytest.mark.parametrize("text, line", [
@@ -97,16 +103,38 @@ def test_malformed_unipen_names_the_line(tmp_path, tiny_model, text, line):
     bad = tmp_path / "bad.tra"
     bad.write_text(text)
     result, _ = run("--model", tiny_model, "strokes", bad)
-    assert result.exit_code == 2
-    assert f"bad.tra:{line}:" in result.output and "Traceback" not in result.output
+    assert_one_line_error(result, f"bad.tra:{line}:")
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--model", "missing.keras", "mnist"], "no model at"),
-    (["strokes", "no-such-file.tra"], "no such file"),
-    (["strokes", "--canvas", "big", "x.tra"], "size must look like"),
+    (["--model", "missing.keras", "mnist"], "no model at missing.keras: train one with `python train.py`"),
+    (["mnist", "--model", "missing.keras"], "no model at missing.keras"),
+    (["strokes", "no-such-file.tra"], "no-such-file.tra: no such file"),
+    (["images", "no-such-folder"], "no-such-folder: no such folder"),
 ])
 def test_user_errors_are_one_line(tmp_path, args, message):
-    result = CliRunner().invoke(evaluate.cli, args)
-    assert result.exit_code == 2 and message in result.output
-    assert "Traceback" not in result.output
+    assert_one_line_error(CliRunner().invoke(evaluate.cli, args), message)
+
+
+def test_a_bad_size_is_a_bad_option_and_shows_the_usage():
+    result = CliRunner().invoke(evaluate.cli, ["strokes", "--canvas", "big", "x.tra"])
+    assert result.exit_code == 2 and result.output.startswith("Usage: ")
+    assert result.output.rstrip().endswith(
+        "Error: Invalid value for '--canvas': size must look like WIDTHxHEIGHT, e.g. 1024x720, got 'big'")
+
+
+def test_model_out_and_json_go_before_or_after_the_command(tmp_path, tiny_model):
+    missing = tmp_path / "no.keras"
+    for args in (["--model", tiny_model, "--out", tmp_path / "a", "--json", "mnist", "--limit", 20],
+                 ["mnist", "--limit", 20, "--model", tiny_model, "--out", tmp_path / "b", "--json"],
+                 # given on both sides, the value after the command wins
+                 ["--model", missing, "--out", tmp_path / "c", "mnist", "--limit", 20, "--json",
+                  "--model", tiny_model, "--out", tmp_path / "d"]):
+        result, summary = run(*args)
+        assert result.exit_code == 0, result.output
+        assert summary["n"] == 20
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "d"]
+    assert (tmp_path / "d" / "mnist-confusion.png").is_file()
+    result = CliRunner().invoke(evaluate.cli, ["mnist", "--limit", 20, "--model", str(tiny_model),
+                                               "--out", str(tmp_path / "e")])
+    assert result.exit_code == 0 and "{" not in result.output  # no --json on either side: none

@@ -11,10 +11,12 @@ from click.testing import CliRunner
 
 import train
 from digitboard import training
+from digitboard.data import load_data
+from digitboard.training import TrainConfig, fit_trial, learning_rate, stop_from_epoch
 from digitboard.tuning import grid_points, sort_rows, table_text, write_csv
 
-from conftest import snapshot
-from test_config import assert_one_line_error, parse, write_config
+from conftest import assert_one_line_error, snapshot
+from test_config import parse, write_config
 
 GRID = {"arch": "small", "epochs": 1, "batch_size": 8, "augment": False, "validation_split": 0.25}
 
@@ -43,22 +45,41 @@ ROWS = [{"learning_rate": 0.001, "arch": "/x/net.json", "val_accuracy": 0.9, "va
          "best_epoch": 2, "epochs_run": 2, "seconds": 10.0},
         {"learning_rate": 0.01, "arch": "small", "val_accuracy": 0.95, "val_loss": 0.2,
          "best_epoch": 1, "epochs_run": 2, "seconds": 12.5},
-        {"learning_rate": 0.1, "arch": "small", "val_accuracy": 0.9, "val_loss": 0.25,
-         "best_epoch": 1, "epochs_run": 2, "seconds": 9.0}]
+        {"learning_rate": 0.1, "arch": "small", "val_accuracy": 0.96, "val_loss": 0.25,
+         "best_epoch": 1, "epochs_run": 2, "seconds": 9.0},
+        {"learning_rate": 0.2, "arch": "small", "val_accuracy": 0.97, "val_loss": 0.2,
+         "best_epoch": 1, "epochs_run": 2, "seconds": 9.5}]
 
 
-def test_table_sorts_by_accuracy_then_loss(tmp_path):
+def test_table_sorts_by_validation_loss_then_accuracy(tmp_path):
     rows = sort_rows(ROWS)
-    assert [r["learning_rate"] for r in rows] == [0.01, 0.1, 0.001]
+    # the loss that training checkpoints on ranks, not the accuracy (0.1 has the second best)
+    assert [r["learning_rate"] for r in rows] == [0.2, 0.01, 0.1, 0.001]
     lines = table_text(rows, ["learning_rate", "arch"]).splitlines()
     assert lines[0].split() == ["learning_rate", "arch", "val_accuracy", "val_loss", "best_epoch",
                                 "epochs_run", "seconds"]
-    assert lines[1].split() == ["0.01", "small", "0.9500", "0.2000", "1", "2", "12.5"]
-    assert lines[3].split()[:2] == ["0.001", "net.json"]  # network files by name
+    assert lines[2].split() == ["0.01", "small", "0.9500", "0.2000", "1", "2", "12.5"]
+    assert lines[4].split()[:2] == ["0.001", "net.json"]  # network files by name
     assert len({len(line) for line in lines}) == 1        # aligned columns
     write_csv(rows, ["learning_rate", "arch"], tmp_path / "grid.csv")
     saved = read_csv(tmp_path / "grid.csv")
-    assert [r["learning_rate"] for r in saved] == ["0.01", "0.1", "0.001"] and saved[2]["arch"] == "/x/net.json"
+    assert [r["learning_rate"] for r in saved] == ["0.2", "0.01", "0.1", "0.001"]
+    assert saved[3]["arch"] == "/x/net.json"
+    assert [p.name for p in tmp_path.iterdir()] == ["grid.csv"]  # written in one step, nothing left over
+
+
+def test_a_trial_stops_as_training_does(make_class_folder):
+    """A grid trial stops on validation loss, patient only once the learning rate has decayed
+    (stop_from_epoch), like a full training, and scores its lowest-loss epoch."""
+    # a learning rate this small leaves validation loss exactly flat after epoch 1
+    data = load_data(str(make_class_folder(n_train=6, n_test=0)), echo=lambda _: None)
+    data.groups = None
+    config = TrainConfig(arch="small", epochs=20, patience=2, learning_rate=1e-9, batch_size=16,
+                         validation_split=0.25, augment=False)
+    start = stop_from_epoch(learning_rate(config, steps_per_epoch=1), 1, 20)
+    assert 10 <= start <= 15
+    scores = fit_trial(data, config)
+    assert scores["epochs_run"] == start + 3 and scores["best_epoch"] == 1
 
 
 # ---------------------------------------------------------------- train.py --grid
@@ -76,8 +97,8 @@ def test_two_combination_grid_writes_its_table_and_best_config(make_class_folder
     assert list(rows[0]) == ["learning_rate", "val_accuracy", "val_loss", "best_epoch", "epochs_run",
                              "seconds"]
     assert len(rows) == 2 and {float(r["learning_rate"]) for r in rows} == {1e-9, 0.01}
-    accuracies = [float(r["val_accuracy"]) for r in rows]
-    assert accuracies == sorted(accuracies, reverse=True)
+    losses = [float(r["val_loss"]) for r in rows]
+    assert losses == sorted(losses)  # lowest validation loss first
     table = [line.split() for line in result.output.splitlines() if line.startswith(" ") or
              line.startswith("learning_rate")]
     assert table[0][0] == "learning_rate" and [float(r[0]) for r in table[1:3]] == \
@@ -88,6 +109,8 @@ def test_two_combination_grid_writes_its_table_and_best_config(make_class_folder
     assert best["learning_rate"] == float(rows[0]["learning_rate"]) and best["arch"] == "small"
     assert best["out"] == "best.keras" and "limit" not in best and "grid" not in best
     assert f"python train.py --config {out.parent / 'grid-best.json'}" in result.output
+    assert f"best: --learning-rate {rows[0]['learning_rate']} (val loss {losses[0]:.4f}, " \
+           f"val accuracy {float(rows[0]['val_accuracy']):.4f})" in result.output
     # the best combination re-runs as a normal training from that file
     params = parse("--config", out.parent / "grid-best.json")
     assert params["learning_rate"] == best["learning_rate"] and params["data"] == str(data)
@@ -157,7 +180,8 @@ def test_ctrl_c_in_the_first_combination_overwrites_nothing(make_class_folder, t
     before = snapshot(out.parent)
     config = write_config(tmp_path / "grid.toml", {**GRID, "learning_rate": [0.01, 0.02]})
     result = run_grid(config, make_class_folder(n_train=6, n_test=0), out)
-    assert_one_line_error(result, "stopped before the first combination finished: nothing was written")
+    assert result.exit_code == 2, result.output  # not bad input: what the search said before stays
+    assert result.output.endswith("\nError: stopped before the first combination finished: nothing was written\n")
     assert snapshot(out.parent) == before
 
 

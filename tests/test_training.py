@@ -15,9 +15,8 @@ import pytest
 from digitboard import training
 from digitboard.model import build_model
 
-from conftest import TINY_MODEL_ARGS, run_train, snapshot, write_idx, write_image
-
-QUICK = ["--arch", "small", "--epochs", "1", "--batch-size", "8", "--no-augment"]
+from conftest import (QUICK, TINY_MODEL_ARGS, assert_one_line_error, run_train, snapshot, write_idx,
+                      write_image)
 
 
 def history_rows(folder: Path) -> list[dict]:
@@ -271,15 +270,15 @@ BAD_INPUTS = {
     "IDX wrong magic": (_idx_wrong_magic, "wrong IDX magic number 2052, expected 2051"),
     "IDX mismatched counts": (_idx_counts, "4 train images but 5 labels"),
     "IDX corrupt gzip": (_idx_corrupt_gzip, "cannot read"),
-    "limit 0": (lambda tmp, *_: ["--limit", 0], "Invalid value for '--limit': 0 is not in the range"),
     "limit 1": (lambda tmp, mcf, _: ["--data", mcf(), "--limit", 1], "nothing to train on"),
     "init-from missing": (lambda tmp, *_: ["--init-from", tmp / "no.keras"], "no.keras: no such file"),
+    "init-from a folder": (lambda tmp, *_: ["--init-from", tmp], "--init-from: File '"),
     "init-from wrong input shape": (_wrong_input_shape, "model takes (32, 32, 1) → 3 classes, "
                                                         "but the data is (28, 28, 1) → 3 classes"),
     "init-from wrong class count": (_wrong_class_count, "→ 10 classes, but the data is"),
     "init-from not a model": (_not_a_model, "cannot load the model"),
     "extra missing": (lambda tmp, mcf, _: ["--data", mcf(), "--extra", tmp / "no"],
-                      "--extra path does not exist"),
+                      "inputs/no: no such file or folder"),
     "extra unknown class": (_extra_unknown_class, "classes ['4'] are not among"),
     "extra bad UNIPEN": (_extra_bad_unipen, "ends inside a stroke"),
     "extra other image size": (_extra_other_size, "images are (28, 28), but the data's are (16, 16)"),
@@ -295,17 +294,23 @@ def test_bad_input_is_one_clear_line_exit_2_and_overwrites_nothing(
     args = make_args(inputs, make_class_folder, make_unipen)
     before = snapshot(previous_run.parent)
     result = run_train(*args, *QUICK, "--out", previous_run)
+    assert_one_line_error(result, message)
+    assert snapshot(previous_run.parent) == before
+
+
+def test_a_bad_option_value_shows_the_usage(previous_run):
+    """A value click itself refuses (out of range, not a number) is a mistake in the command
+    line: the usage block comes with the error."""
+    before = snapshot(previous_run.parent)
+    result = run_train("--limit", 0, *QUICK, "--out", previous_run)
     assert result.exit_code == 2, result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1 and message in errors[0], result.output
-    assert result.output.rstrip().endswith(errors[0])  # nothing after it, no traceback
+    assert result.output.startswith("Usage: ") and "--help" in result.output
+    assert result.output.rstrip().endswith("Error: Invalid value for '--limit': 0 is not in the range x>=1.")
     assert snapshot(previous_run.parent) == before
 
 
 @pytest.mark.parametrize("name", ["model", "model.h5.txt"])
 def test_out_must_be_a_keras_file(make_class_folder, tmp_path, name):
     result = run_train("--data", make_class_folder(), *QUICK, "--out", tmp_path / "models" / name)
-    assert result.exit_code == 2, result.output
-    assert f"Error: --out {tmp_path / 'models' / name}: the model file must end in .keras" \
-        in result.output
+    assert_one_line_error(result, f"Error: --out {tmp_path / 'models' / name}: the model file must end in .keras")
     assert not (tmp_path / "models").exists()

@@ -1,0 +1,157 @@
+"""The board's reader: the model on a thread of its own, reading copies of the canvas.
+
+The model loads in the background (TensorFlow's import takes seconds) and each read takes a
+few milliseconds, so neither may run inside a frame. The thread and the frame loop talk only
+through two queues of the messages below, so the board's state is only ever touched by the
+loop (`exchange_with_reader`).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .board_state import (Board, model_failed, model_ready, read_submitted, reading_failed,
+                          receive_reading, want_read)
+from .errors import UserError
+from .paths import DEFAULT_MODEL
+
+
+# ---------------------------------------------------------------- messages
+
+@dataclass(frozen=True)
+class ReadJob:
+    """Loop → reader: read this copy of the canvas, made at ink version `version`."""
+
+    version: int
+    canvas: np.ndarray = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ModelReady:
+    """Reader → loop: the model has loaded and runs on `device`."""
+
+    device: str
+
+
+@dataclass(frozen=True)
+class ModelFailed:
+    """Reader → loop: no model will come; `message` says why."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class ReadDone:
+    """Reader → loop: the readings of the canvas at `version`, read in `ms` milliseconds."""
+
+    version: int
+    readings: list
+    ms: float
+
+
+@dataclass(frozen=True)
+class ReadFailed:
+    """Reader → loop: reading the canvas at `version` raised."""
+
+    version: int
+    message: str
+
+
+# ---------------------------------------------------------------- the thread
+
+@dataclass
+class Reader:
+    """The loop's handle on the reader thread."""
+
+    jobs: queue.Queue         # ReadJob, or None to stop
+    results: queue.Queue      # ModelReady | ModelFailed | ReadDone | ReadFailed
+    thread: threading.Thread
+
+
+# One thread reads a canvas in a few ms; TensorFlow's default pools spin on every core and
+# take the CPU from the frame loop on a small machine.
+BOARD_THREADS = 1
+
+
+def load_recognizer(model_path: Path | None = DEFAULT_MODEL, threads: int | None = None):
+    """Import TensorFlow and load the model (seconds: the board does it on the reader thread).
+    `threads` caps TensorFlow's thread pools (the board's BOARD_THREADS); None keeps its own."""
+    from .quiet import quiet_stderr
+
+    with quiet_stderr():
+        import tensorflow as tf
+
+        from .recognizer import Recognizer
+
+    if threads is not None:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already ran in this process (tests): keep its pools
+            pass
+    return Recognizer.load(model_path)
+
+
+def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.Queue) -> None:
+    try:
+        recognizer = load()
+    except UserError as err:
+        results.put(ModelFailed(str(err)))
+        return
+    except Exception as err:  # a broken TensorFlow install must not take the board down
+        results.put(ModelFailed(f"cannot load the model: {type(err).__name__}: {err}"[:300]))
+        return
+    results.put(ModelReady(getattr(recognizer, "device", "")))
+    while (job := jobs.get()) is not None:
+        started = time.perf_counter()
+        try:
+            readings = recognizer.read(job.canvas)
+        except Exception as err:  # any failure inside reading is a banner, never a crash
+            results.put(ReadFailed(job.version, f"{type(err).__name__}: {err}"[:200]))
+            continue
+        results.put(ReadDone(job.version, readings, (time.perf_counter() - started) * 1000))
+
+
+def start_reader(load: Callable[[], object]) -> Reader:
+    """Start the reader thread; `load()` returns an object with `.read(canvas)` and `.device`."""
+    jobs, results = queue.Queue(), queue.Queue()
+    thread = threading.Thread(target=_read_forever, args=(load, jobs, results),
+                              name="digitboard-reader", daemon=True)
+    thread.start()
+    return Reader(jobs, results, thread)
+
+
+def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float]:
+    """Apply the reader's news to the board and hand it the canvas if the ink changed.
+    Returns the read times (ms) that arrived, for statistics."""
+    read_times = []
+    while True:
+        try:
+            message = reader.results.get_nowait()
+        except queue.Empty:
+            break
+        match message:
+            case ModelReady(device):
+                model_ready(board, device)
+            case ModelFailed(text):
+                model_failed(board, text)
+            case ReadDone(version, readings, ms):
+                receive_reading(board, version, readings, ms)
+                read_times.append(ms)
+            case ReadFailed(_, text):
+                reading_failed(board, text, now)
+    if want_read(board, now):
+        reader.jobs.put(ReadJob(board.ink_version, board.canvas.copy()))
+        read_submitted(board, now)
+    return read_times
+
+
+def stop_reader(reader: Reader) -> None:
+    reader.jobs.put(None)
