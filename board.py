@@ -35,7 +35,7 @@ from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, DRAWN_DIR, REPORTS_DIR, RO
 from digitboard.quiet import quiet_stderr
 from digitboard.reader import (BOARD_THREADS, exchange_with_reader, load_recognizer, start_reader,
                                stop_reader)
-from digitboard.strokes import PenDigit, layout_number, read_strokes
+from digitboard.strokes import PenDigit, layout_number, place_drawing, read_drawing
 
 SCREENSHOT_DIR = REPORTS_DIR / "screenshots"
 REPLAY_POINTS_PER_FRAME = 2      # mouse motion events per frame: a brisk hand at 60 fps
@@ -113,12 +113,16 @@ def _digit_key(event: pygame.event.Event) -> int | None:
 
 # ---------------------------------------------------------------- replay
 
-def replay_events(digits: list[PenDigit], layout: Layout,
+def replay_events(digits: list[PenDigit], layout: Layout, drawn_on: tuple[int, int] | None = None,
                   points_per_frame: int = REPLAY_POINTS_PER_FRAME) -> list[list[pygame.event.Event]]:
-    """The mouse events that write `digits` as one number, in batches of one frame each."""
+    """The mouse events that write `digits`, in batches of one frame each: where they were drawn
+    (scaled to this canvas) when the canvas they were drawn on is known, else laid out as one
+    number, each digit in a cell of its own."""
     ox, oy = layout.canvas.topleft
+    placed = place_drawing(digits, drawn_on, layout.canvas.size) if drawn_on else \
+        layout_number(digits, layout.canvas.size)
     batches = []
-    for strokes in layout_number(digits, layout.canvas.size):
+    for strokes in placed:
         for stroke in strokes:
             points = [(int(round(x)) + ox, int(round(y)) + oy) for x, y in stroke]
             batches.append([pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=points[0], button=1)])
@@ -159,9 +163,9 @@ def scripted(script: Callable[[Layout], Iterable[list[pygame.event.Event]]]) -> 
     return post_next_batch
 
 
-def replay_number(digits: list[PenDigit]) -> FrameHook:
-    """Write `digits` as one number through real mouse events, then end once it is read."""
-    return scripted(partial(replay_events, digits))
+def replay_number(digits: list[PenDigit], drawn_on: tuple[int, int] | None = None) -> FrameHook:
+    """Write `digits` through real mouse events (see replay_events), then end once they are read."""
+    return scripted(partial(replay_events, digits, drawn_on=drawn_on))
 
 
 # ---------------------------------------------------------------- the loop
@@ -357,7 +361,8 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
 @click.option("--demo", type=ExistingPath(path_type=Path), default=DEMO_DIR,
               help="Kiosk demo digits: stroke JSON or UNIPEN file, or a folder of stroke JSON.")
 @click.option("--replay", type=ExistingPath(dir_okay=False, path_type=Path), default=None,
-              help="Draw this file's digits (stroke JSON or UNIPEN) as one number, print the reading, exit.")
+              help="Draw this file's digits through mouse events, print the reading, exit: a stroke JSON "
+                   "saved by the board where it was drawn, UNIPEN pen data as one number.")
 @click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the window as this PNG on exit (with --replay: once the reading settles).")
 @click.option("--stats", is_flag=True,
@@ -373,7 +378,8 @@ def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
     H help; Esc or Q quit (kiosk: Ctrl+Shift+Q)."""
     demo_given = click.get_current_context().get_parameter_source("demo").name != "DEFAULT"
     demo_digits = _read_option_file("--demo", load_demo_digits, demo) if kiosk or demo_given else []
-    replay_digits = _read_option_file("--replay", read_strokes, replay) if replay is not None else None
+    replay_digits, drawn_on = _read_option_file("--replay", read_drawing, replay) if replay is not None \
+        else (None, None)
     if replay_digits is not None and len(replay_digits) > MAX_REPLAY_DIGITS:
         raise UserError(f"--replay {replay} holds {len(replay_digits)} digits; a replay draws at "
                         f"most {MAX_REPLAY_DIGITS} as one number")
@@ -382,7 +388,7 @@ def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
                            max_seconds=REPLAY_TIMEOUT_S if replay else None,
                            headless=replay is not None)
     try:
-        board, timings = run_board(options, on_frame=replay_number(replay_digits) if replay else None)
+        board, timings = run_board(options, on_frame=replay_number(replay_digits, drawn_on) if replay else None)
     except KeyboardInterrupt:  # Ctrl+C in the terminal: the window is closed already
         raise SystemExit(130) from None
     read = replay is not None and board.model_state == "ready" and settled(board)

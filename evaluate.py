@@ -21,6 +21,8 @@ from digitboard.errors import UserError
 from digitboard.paths import DEFAULT_MODEL, REPORTS_DIR
 from digitboard.reader import load_recognizer
 
+SURE = 0.9  # confidence at which a reading should be right
+
 
 def finish(ctx, summary: dict, text: str) -> None:
     click.echo(text)
@@ -176,6 +178,7 @@ def load_classifier(path: Path):
 @click.pass_context
 def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     """Replay pen data (UNIPEN text or stroke JSON) through the board's drawing and read()."""
+    from digitboard.board_state import UNSURE_BELOW
     from digitboard.evaluation import DrawingStyle, replay
     from digitboard.strokes import brush_for, read_strokes
 
@@ -193,12 +196,61 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     report = write_report(ctx.obj["out"], "strokes", result.labels, result.predictions, names,
                           result.inputs, "pen digits")
     brush_used = brush if brush is not None else f"{brush_for(height)} (board default)"
-    finish(ctx, {"accuracy": round(result.accuracy, 5), "n": len(digits), "size": size,
-                 "brush": brush, "off_centre": off_centre},
+    sure = np.array(result.confidences) >= SURE
+    right = np.array(result.labels) == np.array(result.predictions)
+    finish(ctx, {"accuracy": round(result.accuracy, 5),
+                 "canvas_only_accuracy": round(result.canvas_only_accuracy, 5),
+                 "sure_share": round(float(sure.mean()), 5),
+                 "sure_accuracy": round(float(right[sure].mean()), 5) if sure.any() else None,
+                 "unsure_shown": round(float(np.mean(np.array(result.confidences) < UNSURE_BELOW)), 5),
+                 "n": len(digits), "size": size, "brush": brush, "off_centre": off_centre},
            f"pen digits ({len(digits)}, height {size} px, brush {brush_used}, "
-           f"{'off-centre' if off_centre else 'centred'}): accuracy {result.accuracy:.4f}, "
-           f"{report['misread']} misread\n{score_table(report['per_class'])}\n"
+           f"{'off-centre' if off_centre else 'centred'}): accuracy {result.accuracy:.4f} read with "
+           f"their strokes as the board reads, {result.canvas_only_accuracy:.4f} from the pixels "
+           f"alone; {report['misread']} misread with strokes\n"
+           f"readings at confidence ≥ {SURE}: {sure.mean():.1%} of them, right {right[sure].mean() if sure.any() else 0:.2%};"
+           f" shown as \"?\" (< {UNSURE_BELOW}): {np.mean(np.array(result.confidences) < UNSURE_BELOW):.2%}\n"
+           f"{score_table(report['per_class'])}\n"
            f"reports: {ctx.obj['out']}/strokes-confusion.png, strokes-errors.png")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=ExistingPath(dir_okay=False, path_type=Path))
+@click.option("--gap", "gaps", type=float, multiple=True, default=(0.25, 0.1, 0.0, -0.05),
+              help="Space between neighbouring digits' boxes, as a share of the digit height "
+                   "(0: the boxes touch; below 0: they overlap); repeatable.")
+@click.option("--digits", "length", type=click.IntRange(1, 8), default=3, help="Digits in a number.")
+@click.option("--count", type=click.IntRange(1), default=300, help="Numbers written at each gap.")
+@click.option("--height", type=click.IntRange(16), default=180,
+              help="Digit height in pixels; each digit varies by ±15 %, as does the baseline by ±5 %.")
+@click.option("--brush", type=click.IntRange(1), default=12, help="Brush width in pixels.")
+@click.option("--canvas", type=Size(), default="1024x600", help="Canvas size WxH, as on the board.")
+@click.option("--seed", type=int, default=0, help="Seed for choosing and placing the digits.")
+@report_options(after_the_command=True)
+@click.pass_context
+def numbers(ctx, files, gaps, length, count, height, brush, canvas, seed):
+    """Write numbers from pen digits at each gap and read them back: the share read exactly,
+    with strokes (as the board reads) and from the pixels alone."""
+    from digitboard.evaluation import read_numbers
+    from digitboard.strokes import read_strokes
+
+    digits = [d for path in files for d in read_strokes(path)]
+    recognizer = load_recognizer(ctx.obj["model"])
+    rows, times = [], []
+    with click.progressbar(gaps, label="writing and reading", file=sys.stderr) as bar:
+        for gap in bar:
+            result = read_numbers(recognizer, digits, gap, count, length, seed, canvas_size=canvas,
+                                  height=height, brush=brush)
+            rows.append({"gap": gap, "with_strokes": round(result.accuracy, 5),
+                         "canvas_only": round(result.canvas_only_accuracy, 5), "n": count})
+            times += result.read_ms
+    p50, p99 = float(np.percentile(times, 50)), float(np.percentile(times, 99))
+    table = "\n".join(f"  {r['gap']:>+6.2f}  {r['with_strokes']:>12.1%}  {r['canvas_only']:>11.1%}" for r in rows)
+    finish(ctx, {"numbers": rows, "digits": length, "height": height, "brush": brush,
+                 "read_ms_p50": round(p50, 3), "read_ms_p99": round(p99, 3)},
+           f"{length}-digit numbers read exactly ({count} per gap, {height} px ± 15 %, brush {brush}):\n"
+           f"  {'gap':>6}  {'with strokes':>12}  {'canvas only':>11}\n{table}\n"
+           f"read() with strokes: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
 
 @cli.command()

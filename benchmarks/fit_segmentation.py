@@ -8,9 +8,10 @@ brushes and gaps, where the truth is known, and fit a logistic regression:
 
 - strokes: does a stroke start a new digit or continue the one being written
   (`segment.transition_features`)? Every stroke after the first of a written pair.
-- cuts: does a column of a blob of touching ink separate two digits (`segment.cut_features`)?
-  Every candidate cut (`segment.cut_columns`) of every wide blob of 1-3 digits written
-  close together; a cut is right when it falls between the two digits' ink.
+- cuts: does a seam through a blob of touching ink separate two digits (`segment.cut_features`)?
+  Every candidate seam (`segment.seams`) of every wide blob of 1-3 digits written close
+  together; a seam is right when each digit's ink lies (90 %) on one side of it, both
+  sides holding a digit.
 
 Each prints the coefficients to paste into segment.py and, with --check, how often the
 model errs on other writers' digits.
@@ -29,16 +30,34 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from digitboard import segment  # noqa: E402
 from digitboard.evaluation import write_number  # noqa: E402
 from digitboard.preprocess import INK_THRESHOLD, find_digits, stroke_width  # noqa: E402
-from digitboard.strokes import read_unipen  # noqa: E402
+from digitboard.strokes import PenDigit, draw_strokes, read_unipen  # noqa: E402
+
+
+def lift_pen(digit: PenDigit, rng: np.random.Generator) -> PenDigit:
+    """The digit as written by someone who lifts the pen once more: one stroke cut in two at a
+    random point, the second half sometimes drawn from its far end (a 0 as two arcs, both
+    from the top)."""
+    longest = max(range(len(digit.strokes)), key=lambda i: len(digit.strokes[i]))
+    stroke = digit.strokes[longest]
+    if len(stroke) < 6:
+        return digit
+    cut = int(rng.integers(2, len(stroke) - 2))
+    first, second = stroke[:cut + 1], stroke[cut:]
+    if rng.random() < 0.5:
+        second = second[::-1]
+    return PenDigit(digit.label, [*digit.strokes[:longest], first, second, *digit.strokes[longest + 1:]])
 
 
 def stroke_transitions(path: Path, pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(features, starts a new digit) for every stroke after the first in `pairs` written pairs."""
+    """(features, starts a new digit) for every stroke after the first in `pairs` written pairs;
+    a third of the digits are written with one more pen lift (lift_pen), since the pen data
+    has few digits of several strokes that come from pen lifts."""
     digits = read_unipen(path)
     rng = np.random.default_rng(seed)
     rows, labels = [], []
     for _ in range(pairs):
         pair = [digits[i] for i in rng.choice(len(digits), 2, replace=False)]
+        pair = [lift_pen(d, rng) if rng.random() < 1 / 3 else d for d in pair]
         number = write_number(pair, rng.uniform(-0.1, 0.4), rng, height=rng.uniform(60, 300),
                               brush=int(rng.integers(2, 18)))
         strokes, first = number.strokes, len(pair[0].strokes)
@@ -51,7 +70,7 @@ def stroke_transitions(path: Path, pairs: int, seed: int) -> tuple[np.ndarray, n
 
 
 def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(features, separates two digits) for every candidate cut of every wide blob in
+    """(features, separates two digits) for every candidate seam of every wide blob in
     `numbers` numbers of 1-3 digits written close together."""
     from digitboard.recognizer import Recognizer
 
@@ -64,32 +83,32 @@ def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarr
         brush = int(rng.integers(4, 18))
         number = write_number(chosen, rng.uniform(-0.05, 0.15), rng, height=rng.uniform(80, 300), brush=brush)
         ends = np.cumsum([len(d.strokes) for d in chosen])
-        ink_x = [(min(s[:, 0].min() for s in number.strokes[a:b]) - brush / 2,
-                  max(s[:, 0].max() for s in number.strokes[a:b]) + brush / 2)
+        masks = [draw_strokes(number.strokes[a:b], np.zeros_like(number.canvas), brush) >= INK_THRESHOLD
                  for a, b in zip([0, *ends[:-1]], ends)]
         segments = find_digits(number.canvas)
         heights = np.array([s.box[3] for s in segments], np.float64)
         height = float(np.median(heights[heights >= 0.5 * heights.max()]))
         for found in segments:
-            x, _, w, _ = found.box
+            x, y, w, h = found.box
             if w < segment.WIDE * height:
                 continue
-            columns = segment.cut_columns(found.ink, height)
-            if not columns:
-                continue
+            inside = [m[y:y + h, x:x + w] & (found.ink >= INK_THRESHOLD) for m in masks]
+            present = [k for k, m in enumerate(inside) if m.sum() > 0.5 * masks[k].sum()]
             brush_seen = stroke_width((found.ink >= INK_THRESHOLD).view(np.uint8))
-            halves = [(segment._piece(found.ink, 0, c), segment._piece(found.ink, c, w)) for c in columns]
+            paths = segment.seams(found.ink, height)
+            halves = [segment.split_along(found.ink, p) for p in paths]
+            halves = [(segment._without_slivers(a), segment._without_slivers(b)) for a, b in halves]
             images = np.stack([segment.normalize_digit(found.ink),
                                *(segment.normalize_digit(p) for pair in halves for p in pair)])
-            reads = classify(images).max(axis=1)
-            tolerance = max(2.0, 0.04 * height)
-            for i, (c, (left, right)) in enumerate(zip(columns, halves)):
-                rows.append(segment.cut_features(found.ink, c, (segment._ink_box(left), segment._ink_box(right)),
-                                                 (reads[0], reads[1 + 2 * i], reads[2 + 2 * i]), height, brush_seen))
-                column = x + c
-                labels.append(any(min(a[1], b[0]) - tolerance <= column <= max(a[1], b[0]) + tolerance
-                                  and a[0] >= x - tolerance and b[1] <= x + w + tolerance
-                                  for a, b in zip(ink_x[:-1], ink_x[1:])))
+            probs = classify(images)
+            for i, (p, (left, right)) in enumerate(zip(paths, halves)):
+                rows.append(segment.cut_features(found.ink, p, left, right, probs[[0, 1 + 2 * i, 2 + 2 * i]],
+                                                 height, brush_seen))
+                left_side = np.arange(w)[None, :] <= p[:, None]
+                # right when every digit in the blob lies (90 % of its ink) on one side, both sides used
+                sides = [(inside[k] & left_side).sum() / inside[k].sum() for k in present]
+                labels.append(len(present) >= 2 and all(f >= 0.9 or f <= 0.1 for f in sides)
+                              and min(sides) <= 0.1 and max(sides) >= 0.9)
     return np.array(rows), np.array(labels, np.float64)
 
 

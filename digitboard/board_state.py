@@ -110,11 +110,17 @@ def _ink_changed(board: Board) -> None:
     board.ink_version += 1
 
 
+def _on_canvas(board: Board, point: tuple[float, float]) -> tuple[float, float]:
+    """The point, moved onto the canvas if the mouse left it: the strokes stay where the ink is."""
+    width, height = board.size
+    return min(max(float(point[0]), 0.0), width - 1.0), min(max(float(point[1]), 0.0), height - 1.0)
+
+
 def pen_down(board: Board, point: tuple[float, float]) -> None:
     """Start a stroke: a dot at `point` (canvas coordinates)."""
     if board.pen_is_down:
         pen_up(board)
-    point = (float(point[0]), float(point[1]))
+    point = _on_canvas(board, point)
     board.strokes.append([point])
     board.pen_is_down = True
     y, x = _dot_area(board, point)
@@ -134,7 +140,7 @@ def pen_move(board: Board, point: tuple[float, float]) -> None:
     mouse jumped between two motion events, the line has no gaps."""
     if not board.pen_is_down:
         return
-    point = (float(point[0]), float(point[1]))
+    point = _on_canvas(board, point)
     stroke = board.strokes[-1]
     if point == stroke[-1]:
         return
@@ -154,10 +160,15 @@ def pen_up(board: Board) -> None:
     board.under_dot = None
 
 
+def stroke_arrays(board: Board) -> list[np.ndarray]:
+    """The strokes as (n, 2) arrays of x, y in drawing order, the one being drawn included."""
+    return [np.array(stroke, np.float64) for stroke in board.strokes]
+
+
 def redraw(board: Board) -> None:
     """Repaint the canvas from the strokes, in place (the view keeps a view of this array)."""
     board.canvas[:] = 0
-    draw_strokes([np.asarray(s, np.float64) for s in board.strokes], board.canvas, board.brush)
+    draw_strokes(stroke_arrays(board), board.canvas, board.brush)
     _ink_changed(board)
 
 
@@ -247,9 +258,14 @@ def settled(board: Board) -> bool:
 
 
 def focus_reading(board: Board):
-    """The reading of the digit being drawn: the one around the newest ink, else the last."""
+    """The reading of the digit being drawn: the one holding the newest stroke, or around the
+    newest ink, else the last."""
     if not board.readings:
         return None
+    newest = len(board.strokes) - 1
+    holding = [r for r in board.readings if newest in getattr(r, "strokes", ())]
+    if holding:
+        return holding[0]
     if board.strokes:
         x, y = board.strokes[-1][-1]
         margin = board.brush

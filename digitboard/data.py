@@ -318,15 +318,36 @@ def draw_pen_digit(strokes: list[np.ndarray], height: float, brush: int) -> np.n
     return draw_strokes(strokes, brush=brush, size=(side, side))
 
 
+def vary_hand(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
+    """The same digit as another hand might write it: slanted, turned, narrower or wider, and
+    with the small smooth wobbles of a pen (a few random waves across the digit)."""
+    points = np.concatenate(strokes)
+    centre, size = points.mean(axis=0), max(float(np.ptp(points, axis=0).max()), 1e-6)
+    angle, slant = rng.uniform(-0.15, 0.15), rng.uniform(-0.3, 0.3)
+    aspect = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
+    cos, sin = np.cos(angle), np.sin(angle)
+    transform = np.array([[cos, -sin], [sin, cos]]) @ np.array([[aspect, -slant], [0.0, 1.0]])
+    waves = rng.normal(0, 1, (2, 2, 2)) * 2 * np.pi / size   # (wave, axis of the wobble, x/y frequency)
+    phases, amplitude = rng.uniform(0, 2 * np.pi, (2, 2)), 0.025 * size
+
+    def move(stroke):
+        p = (stroke - centre) @ transform.T
+        wobble = sum(amplitude * np.sin(p @ waves[k].T + phases[k]) for k in range(2))
+        return p + wobble + centre
+
+    return [move(s) for s in strokes]
+
+
 def pen_renderings(strokes: list[np.ndarray], count: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """`count` 28×28 inputs of one pen digit: the first at the board's usual size and brush,
-    the rest at random sizes (50–420 px) and brushes (2–20 px, at most 30 % of the height),
-    because mouse digits come large and small, with thin and fat brushes."""
+    """`count` 28×28 inputs of one pen digit: the first as written, at the board's usual size
+    and brush; the rest as other hands might write it (vary_hand), at random sizes (50–420 px)
+    and brushes (2–20 px, at most 30 % of the height), because mouse digits come large and
+    small, with thin and fat brushes."""
     inputs = [normalize_digit(draw_pen_digit(strokes, 360, brush_for(600)))]
     for _ in range(count - 1):
         height = float(np.exp(rng.uniform(np.log(50), np.log(420))))
         brush = int(min(rng.integers(2, 21), 0.3 * height))
-        inputs.append(normalize_digit(draw_pen_digit(strokes, height, brush)))
+        inputs.append(normalize_digit(draw_pen_digit(vary_hand(strokes, rng), height, brush)))
     return inputs
 
 

@@ -64,8 +64,10 @@ class DrawingStyle:
     off_centre: bool = False                       # random position instead of the centre
 
 
-def draw_on_canvas(digit: PenDigit, style: DrawingStyle, rng: np.random.Generator) -> np.ndarray:
-    """One pen digit drawn onto a board-sized canvas as the mouse would leave it."""
+def draw_on_canvas(digit: PenDigit, style: DrawingStyle,
+                   rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One pen digit drawn onto a board-sized canvas as the mouse would leave it: the canvas
+    and the strokes, in canvas coordinates."""
     width, height = style.canvas_size
     size = min(style.digit_height, height - 4, width - 4)
     if style.off_centre:
@@ -74,32 +76,51 @@ def draw_on_canvas(digit: PenDigit, style: DrawingStyle, rng: np.random.Generato
         x, y = (width - size) / 2, (height - size) / 2
     canvas = np.zeros((height, width), np.uint8)
     brush = style.brush if style.brush is not None else brush_for(height)
-    return draw_strokes(fit_strokes(digit.strokes, (x, y, size, size)), canvas, brush)
+    strokes = fit_strokes(digit.strokes, (x, y, size, size))
+    return draw_strokes(strokes, canvas, brush), strokes
+
+
+def digits_read(readings) -> str:
+    """What the readings say, digit after digit: "407"; "" when nothing was found."""
+    return "".join(str(r.digit) for r in readings)
 
 
 @dataclass
 class ReplayResult:
     labels: list[str]
-    predictions: list[str]                         # "" when nothing was found
+    predictions: list[str]                         # read with the strokes, as the board reads
+    canvas_only: list[str]                         # read from the pixels alone
     inputs: list[np.ndarray]                       # the first 28×28 model input of each digit
+    confidences: list[float]                       # of the first reading with strokes (0: none)
 
     @property
     def accuracy(self) -> float:
-        hits = sum(t == p for t, p in zip(self.labels, self.predictions))
-        return hits / len(self.labels) if self.labels else 0.0
+        return _share(self.labels, self.predictions)
+
+    @property
+    def canvas_only_accuracy(self) -> float:
+        return _share(self.labels, self.canvas_only)
+
+
+def _share(labels: list[str], predictions: list[str]) -> float:
+    return sum(t == p for t, p in zip(labels, predictions)) / len(labels) if labels else 0.0
 
 
 def replay(recognizer: Recognizer, digits: list[PenDigit], style: DrawingStyle, seed: int = 0,
            progress=None) -> ReplayResult:
-    """Draw each pen digit alone on a canvas and read it back; a digit counts as read when
-    read() finds exactly that one digit."""
+    """Draw each pen digit alone on a canvas and read it back twice, with its strokes (as the
+    board does) and from the pixels alone; a digit counts as read when read() finds exactly
+    that one digit."""
     rng = np.random.default_rng(seed)
-    result = ReplayResult([], [], [])
+    result = ReplayResult([], [], [], [], [])
     for digit in progress(digits) if progress else digits:
-        readings = recognizer.read(draw_on_canvas(digit, style, rng))
+        canvas, strokes = draw_on_canvas(digit, style, rng)
+        readings = recognizer.read(canvas, strokes=strokes)
         result.labels.append(digit.label)
-        result.predictions.append("".join(str(r.digit) for r in readings))
+        result.predictions.append(digits_read(readings))
+        result.canvas_only.append(digits_read(recognizer.read(canvas)))
         result.inputs.append(readings[0].image if readings else np.zeros((SIDE, SIDE), np.uint8))
+        result.confidences.append(readings[0].confidence if readings else 0.0)
     return result
 
 
@@ -165,3 +186,41 @@ def write_number(digits: list[PenDigit], gap: float, rng: np.random.Generator,
         left += size[0] + (gaps[index] if index < len(gaps) else 0)
     canvas = draw_strokes(strokes, np.zeros((canvas_height, width), np.uint8), brush)
     return WrittenNumber("".join(d.label for d in digits), strokes, canvas)
+
+
+@dataclass
+class NumbersResult:
+    """Numbers written at one gap, read with strokes and from the pixels alone."""
+
+    gap: float
+    labels: list[str]
+    with_strokes: list[str]
+    canvas_only: list[str]
+    read_ms: list[float]                 # read() with strokes, per number
+
+    @property
+    def accuracy(self) -> float:
+        return _share(self.labels, self.with_strokes)
+
+    @property
+    def canvas_only_accuracy(self) -> float:
+        return _share(self.labels, self.canvas_only)
+
+
+def read_numbers(recognizer: Recognizer, digits: list[PenDigit], gap: float, count: int,
+                 length: int = 3, seed: int = 0, **writing) -> NumbersResult:
+    """Write `count` numbers of `length` pen digits drawn at random from `digits`, `gap` apart
+    (write_number; `writing` passes its other settings), and read each back with its strokes
+    and from the pixels alone. The same seed writes the same numbers at every gap."""
+    rng = np.random.default_rng(seed)
+    result = NumbersResult(gap, [], [], [], [])
+    for _ in range(count):
+        chosen = [digits[i] for i in rng.choice(len(digits), length, replace=len(digits) < length)]
+        number = write_number(chosen, gap, rng, **writing)
+        started = time.perf_counter()
+        readings = recognizer.read(number.canvas, strokes=number.strokes)
+        result.read_ms.append((time.perf_counter() - started) * 1000)
+        result.labels.append(number.label)
+        result.with_strokes.append(digits_read(readings))
+        result.canvas_only.append(digits_read(recognizer.read(number.canvas)))
+    return result

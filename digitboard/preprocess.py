@@ -56,15 +56,18 @@ def as_canvas(array) -> np.ndarray:
 
 def _belong_together(part: tuple, other: tuple) -> bool:
     """Whether two ink parts (x, y, w, h) are strokes of one digit: a small part (a 5's cap,
-    a 7's bar) over or beside a taller one, or parts lying over each other (the detached
-    stroke of a 4) by most of the narrower one's width. Neighbouring digits that merely come
-    close stay apart."""
+    a 7's bar) over or beside a taller one; a shorter part all but touching a taller one but
+    ending well above its bottom (the L of an open 4: neighbouring digits share a baseline);
+    or parts lying over each other by most of the narrower one's width."""
     small, tall = sorted((part, other), key=lambda b: b[3])
     overlap = min(small[0] + small[2], tall[0] + tall[2]) - max(small[0], tall[0])
     if small[3] < 0.6 * tall[3]:
         near_vertically = (small[1] + small[3] > tall[1] - 0.3 * tall[3]
                            and small[1] < tall[1] + 1.3 * tall[3])
         return overlap > -0.08 * tall[3] and near_vertically
+    above_baseline = (tall[1] + tall[3]) - (small[1] + small[3]) > 0.25 * tall[3]
+    if small[3] < 0.9 * tall[3] and overlap > -0.06 * tall[3] and above_baseline:
+        return True
     return overlap > 0.5 * min(small[2], tall[2]) and overlap > 0.1 * tall[3]
 
 

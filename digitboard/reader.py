@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .board_state import (Board, model_failed, model_ready, read_submitted, reading_failed,
-                          receive_reading, want_read)
+                          receive_reading, stroke_arrays, want_read)
 from .errors import UserError
 from .paths import DEFAULT_MODEL
 
@@ -27,10 +27,12 @@ from .paths import DEFAULT_MODEL
 
 @dataclass(frozen=True)
 class ReadJob:
-    """Loop → reader: read this copy of the canvas, made at ink version `version`."""
+    """Loop → reader: read this copy of the canvas, and the strokes that drew it, made at ink
+    version `version`."""
 
     version: int
     canvas: np.ndarray = field(repr=False)
+    strokes: list = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,7 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
     while (job := jobs.get()) is not None:
         started = time.perf_counter()
         try:
-            readings = recognizer.read(job.canvas)
+            readings = recognizer.read(job.canvas, strokes=job.strokes)
         except Exception as err:  # any failure inside reading is a banner, never a crash
             results.put(ReadFailed(job.version, f"{type(err).__name__}: {err}"[:200]))
             continue
@@ -120,7 +122,7 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
 
 
 def start_reader(load: Callable[[], object]) -> Reader:
-    """Start the reader thread; `load()` returns an object with `.read(canvas)` and `.device`."""
+    """Start the reader thread; `load()` returns an object with `.read(canvas, strokes=…)` and `.device`."""
     jobs, results = queue.Queue(), queue.Queue()
     thread = threading.Thread(target=_read_forever, args=(load, jobs, results),
                               name="digitboard-reader", daemon=True)
@@ -148,7 +150,7 @@ def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float
             case ReadFailed(_, text):
                 reading_failed(board, text, now)
     if want_read(board, now):
-        reader.jobs.put(ReadJob(board.ink_version, board.canvas.copy()))
+        reader.jobs.put(ReadJob(board.ink_version, board.canvas.copy(), stroke_arrays(board)))
         read_submitted(board, now)
     return read_times
 

@@ -30,6 +30,7 @@ MAX_ASPECT = 1.3           # width over height beyond which a piece is unlikely 
 FRAGMENT = 0.5             # a piece shorter than this share of the digit height is a fragment
 FRAGMENT_PENALTY = 4.0     # log-score cost of reading a fragment as a digit of its own
 CLASSIFIER_WEIGHT = 1.0    # how much the classifier's confidence counts against the boundary model
+UNLIKELY = -7.0            # log-probability below which a run of strokes is not tried as one digit
 WIDE_PENALTY = 6.0         # log-score cost per unit of aspect beyond MAX_ASPECT
 RENDER_HEIGHT = 120        # pixels: strokes are redrawn this tall for the classifier…
 RENDER_BRUSH = 6           # …with this pen, as pen data is drawn for training
@@ -64,10 +65,12 @@ def check_strokes(strokes, canvas_shape: tuple[int, int]) -> list[np.ndarray]:
 
 
 def brush_width(canvas: np.ndarray, strokes: list[np.ndarray]) -> float:
-    """The pen width the strokes were drawn with: ink area over path length."""
+    """The pen width b the strokes were drawn with, from the ink's area: each stroke of length
+    L leaves about L·b of ink plus a round end of π b²/4."""
     length = sum(float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in strokes)
     ink = cv2.countNonZero((canvas >= INK_THRESHOLD).view(np.uint8))
-    return ink / length if length > 0 else 0.0
+    ends = np.pi / 4 * len(strokes)
+    return float((np.sqrt(length ** 2 + 4 * ends * ink) - length) / (2 * ends)) if strokes else 0.0
 
 
 def ink_box(path_box, pad: float, canvas_shape: tuple[int, int]) -> tuple[int, int, int, int]:
@@ -124,6 +127,9 @@ def _segments_cross(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether any segment of path a crosses any segment of path b."""
     if len(a) < 2 or len(b) < 2:
         return False
+    if a[:, 0].max() < b[:, 0].min() or b[:, 0].max() < a[:, 0].min() or \
+            a[:, 1].max() < b[:, 1].min() or b[:, 1].max() < a[:, 1].min():
+        return False
     p, r = a[:-1, None, :], (a[1:] - a[:-1])[:, None, :]       # (m, 1, 2)
     q, s = b[None, :-1, :], (b[1:] - b[:-1])[None, :, :]       # (1, k, 2)
     cross = r[..., 0] * s[..., 1] - r[..., 1] * s[..., 0]      # (m, k)
@@ -136,7 +142,7 @@ def _segments_cross(a: np.ndarray, b: np.ndarray) -> bool:
 
 FEATURE_NAMES = ("start right of digit", "x overlap", "x overlap of narrower", "crosses",
                  "stroke height", "start from ink", "end from ink", "reaches right of digit",
-                 "left edge right of digit's")
+                 "left edge right of digit's", "ends meet ends")
 
 
 def transition_features(digit: list[np.ndarray], stroke: np.ndarray, height: float) -> np.ndarray:
@@ -149,17 +155,21 @@ def transition_features(digit: list[np.ndarray], stroke: np.ndarray, height: flo
     start_gap = np.min(np.linalg.norm(ink - stroke[0], axis=1)) / height
     end_gap = np.min(np.linalg.norm(ink - stroke[-1], axis=1)) / height
     crosses = float(any(_segments_cross(path, stroke) for path in digit))
+    # a pen lifted and put down again: an end of the new stroke where a stroke of the digit ended
+    ends = np.array([p[i] for p in digit for i in (0, -1)])
+    ends_meet = min(np.min(np.linalg.norm(ends - stroke[i], axis=1)) for i in (0, -1)) / height
     return np.array([(stroke[0, 0] - box[2]) / height, np.clip(overlap / height, -1, 1),
                      np.clip(overlap / narrower, -1, 1), crosses, (new[3] - new[1]) / height,
                      min(start_gap, 1.0), min(end_gap, 1.0), (new[2] - box[2]) / height,
-                     (new[0] - box[0]) / height])
+                     (new[0] - box[0]) / height, min(ends_meet, 1.0)])
 
 
 # A logistic regression on transition_features: log-odds that a stroke starts a new digit.
-# Fitted by `python benchmarks/fit_stroke_boundaries.py runs/pendigits-train.tra` (UCI pen
-# digits of writers 1-24, written in pairs at gaps from -0.1 to 0.4 of their height).
-BOUNDARY_COEF = np.array([2.703, -3.235, -0.6786, -0.4704, 3.956, -6.002, -3.393, 8.589, 4.741])
-BOUNDARY_BIAS = -5.002
+# Fitted by `python benchmarks/fit_segmentation.py strokes runs/pendigits-train.tra` (UCI pen
+# digits of writers 1-24, written in pairs at gaps from -0.1 to 0.4 of their height, a third
+# of them with an extra pen lift).
+BOUNDARY_COEF = np.array([2.077, -3.346, -1.51, -1.427, 1.558, -4.361, -2.173, 4.058, 4.531, 6.711])
+BOUNDARY_BIAS = -3.718
 
 
 def new_digit_log_odds(digit: list[np.ndarray], stroke: np.ndarray, height: float) -> float:
@@ -191,6 +201,14 @@ class StrokeGroup:
     probs: np.ndarray                        # (10,)
 
 
+def simplify(stroke: np.ndarray, tolerance: float) -> np.ndarray:
+    """The path with points dropped where it runs straight to within `tolerance` pixels
+    (a mouse stroke has hundreds of points; its shape needs a few dozen)."""
+    if len(stroke) < 3:
+        return stroke
+    return cv2.approxPolyDP(stroke.astype(np.float32)[:, None, :], tolerance, False)[:, 0, :].astype(np.float64)
+
+
 def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeGroup]:
     """The digits among `strokes` (checked, in drawing order), left to right.
 
@@ -201,16 +219,24 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
         return []
     boxes = stroke_boxes(strokes)
     height = digit_height(boxes)
+    paths = [simplify(s, 0.01 * height) for s in strokes]
     n = len(strokes)
+    odds: dict[tuple[int, int], float] = {}
+
+    def starts_digit(first: int, k: int) -> float:  # log-odds that stroke k starts a digit after [first, k)
+        if (first, k) not in odds:
+            odds[(first, k)] = new_digit_log_odds(paths[first:k], paths[k], height)
+        return odds[(first, k)]
+
     runs, inside = [], {}  # runs of consecutive strokes that could be one digit
     for start in range(n):
         log_p = 0.0  # that each later stroke of the run continues it
         for stop in range(start + 1, min(n, start + MAX_STROKES) + 1):
             if stop - 1 > start:
-                log_p += _log_sigmoid(-new_digit_log_odds(strokes[start:stop - 1], strokes[stop - 1], height))
+                log_p += _log_sigmoid(-starts_digit(start, stop - 1))
             box = _union(boxes[start:stop])
-            if box[2] - box[0] > 2.0 * max(box[3] - box[1], height):
-                break  # wider still with more strokes
+            if log_p < UNLIKELY or box[2] - box[0] > 2.0 * max(box[3] - box[1], height):
+                break  # longer runs are less likely still, and wider
             runs.append((start, stop))
             inside[(start, stop)] = log_p
     images = np.stack([render_strokes(strokes[a:b]) for a, b in runs])
@@ -223,57 +249,80 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
         if a == 0:
             best[(a, b)] = (score[(a, b)], None)
             continue
-        best[(a, b)] = max(((best[prev][0] + score[(a, b)]
-                             + _log_sigmoid(new_digit_log_odds(strokes[prev[0]:a], strokes[a], height)), prev)
+        best[(a, b)] = max(((best[prev][0] + score[(a, b)] + _log_sigmoid(starts_digit(prev[0], a)), prev)
                             for prev in best if prev[1] == a), key=lambda option: option[0])
     run = max((r for r in best if r[1] == n), key=lambda r: best[r][0])
     index = {run: i for i, run in enumerate(runs)}
-    groups = []
+    groups = []  # [stroke indices, image, probs], in drawing order
     while run is not None:
         groups.append([list(range(*run)), images[index[run]], probs[index[run]]])
         run = best[run][1]
-    groups = _attach_late_strokes(groups[::-1], strokes, boxes, height, classify)
+    groups = _join_late_fragments(_return_strays(groups[::-1], boxes), boxes, height)
+    changed = [g for g in groups if g[1] is None]  # read again, in one call
+    if changed:
+        redrawn = np.stack([render_strokes([strokes[k] for k in g[0]]) for g in changed])
+        for g, image, p in zip(changed, redrawn, classify(redrawn)):
+            g[1], g[2] = image, p
     found = [StrokeGroup(tuple(g[0]), tuple(_union(boxes[g[0]])), g[1], g[2]) for g in groups]
     return sorted(found, key=lambda g: (g.box[0] + g.box[2]) / 2)
 
 
-def _attach_late_strokes(groups: list, strokes, boxes, height: float, classify: Classify) -> list:
-    """A fragment written after other digits (a cap or bar added later) joins the digit whose
-    strokes it lies over."""
-    changed = True
-    while changed and len(groups) > 1:
-        changed = False
-        for i, (members, _, _) in enumerate(groups):
-            box = _union(boxes[members])
-            if max(box[2] - box[0], box[3] - box[1]) >= FRAGMENT * height:
+def _overlap(box: np.ndarray, other: np.ndarray) -> float:
+    """How far two boxes (x0, y0, x1, y1) overlap in x (negative: the gap between them)."""
+    return min(box[2], other[2]) - max(box[0], other[0])
+
+
+def _return_strays(groups: list, boxes: np.ndarray) -> list:
+    """A stroke that lies clear of the rest of its group but over another digit (a 5's cap
+    written after the next digit) goes back to that digit. Groups whose strokes change lose
+    their reading (image and probs become None)."""
+    for group in groups:
+        for k in list(group[0]):
+            others = [m for m in group[0] if m != k]
+            if not others or _overlap(_union(boxes[others]), boxes[k]) > 0:
                 continue
-            hosts = [(min(box[2], h[2]) - max(box[0], h[0]), j) for j, (other, _, _) in enumerate(groups)
-                     if j != i for h in [_union(boxes[other])]]
-            overlap, j = max(hosts)
-            if overlap <= 0.5 * (box[2] - box[0]):
-                continue
-            joined = sorted(groups[j][0] + members)
-            image = render_strokes([strokes[k] for k in joined])
-            groups[j] = [joined, image, classify(image[None])[0]]
-            del groups[i]
-            changed = True
-            break
+            overlap, host = max(((_overlap(_union(boxes[h[0]]), boxes[k]), h) for h in groups if h is not group),
+                                key=lambda option: option[0], default=(0.0, None))
+            if host is not None and overlap >= 0.6 * (boxes[k, 2] - boxes[k, 0]):
+                group[0].remove(k)
+                host[0][:] = sorted(host[0] + [k])
+                group[1] = group[2] = host[1] = host[2] = None
+    return groups
+
+
+def _join_late_fragments(groups: list, boxes: np.ndarray, height: float) -> list:
+    """A fragment read as a digit of its own (a cap or bar added after other digits) joins the
+    digit whose strokes it lies over; the joined group loses its reading (None)."""
+    for group in sorted(groups, key=lambda g: len(g[0])):
+        box = _union(boxes[group[0]])
+        if len(groups) < 2 or max(box[2] - box[0], box[3] - box[1]) >= FRAGMENT * height:
+            continue
+        overlap, host = max(((_overlap(_union(boxes[h[0]]), box), h) for h in groups if h is not group),
+                            key=lambda option: option[0])
+        if overlap > 0.5 * (box[2] - box[0]):
+            host[0][:] = sorted(host[0] + group[0])
+            host[1] = host[2] = None
+            groups.remove(group)
     return groups
 
 
 # ---------------------------------------------------------------- digits from ink alone
 
-WIDE = 0.6                 # a blob narrower than this share of the digit height is one digit
-MAX_CUTS = 6               # candidate cut columns tried in one blob
+WIDE = 0.8                 # a blob narrower than this share of the digit height is one digit
+MAX_SEAMS = 4              # candidate cuts tried in one blob
 MIN_PIECE = 0.12           # narrowest piece, as a share of the digit height (an inked "1")
-CUT_FEATURE_NAMES = ("ink in the cut column", "ink runs in the cut column", "ink span of the cut column",
-                     "cut position", "left width", "right width", "left height", "right height",
-                     "blob width", "blob aspect", "whole read", "left read", "right read")
-# A logistic regression on cut_features: log-odds that a column separates two touching digits.
-# Fitted by `python benchmarks/fit_ink_cuts.py runs/pendigits-train.tra` (UCI pen digits of
-# writers 1-24, written as numbers with touching digits).
-CUT_COEF = np.zeros(len(CUT_FEATURE_NAMES))
-CUT_BIAS = -10.0
+SEAM_SLOPE_COST = 0.3      # cost of a seam's sideways step, against 1 per ink pixel crossed
+CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left width", "right width",
+                     "left height", "right height", "smaller ink share", "blob width", "blob aspect",
+                     "tops apart", "bottoms apart", "seam sway", "whole read", "left read", "right read",
+                     "whole margin", "left margin", "right margin")
+# A logistic regression on cut_features: log-odds that a seam separates two touching digits.
+# Fitted by `python benchmarks/fit_segmentation.py cuts runs/pendigits-train.tra --numbers 5000`
+# (UCI pen digits of writers 1-24, written as numbers with touching digits); its bias was
+# then lowered by 0.5, which keeps 1,199 of 1,200 single digits of writers 25-30 whole.
+CUT_COEF = np.array([-2.625, -0.5818, 1.771, -2.588, -1.558, 1.733, 2.43, 8.08, 0.8864, 2.659, -3.121, -6.575,
+                     -2.628, -0.2835, -0.1056, 1.393, -0.774, 3.467, 1.866])
+CUT_BIAS = -8.712 - 0.5
 
 
 @dataclass(frozen=True)
@@ -285,21 +334,47 @@ class InkDigit:
     probs: np.ndarray
 
 
-def cut_columns(ink: np.ndarray, height: float) -> list[int]:
-    """Where a blob of touching digits may be cut: the columns of least ink (local minima
-    of the column profile), at most MAX_CUTS, none closer than MIN_PIECE to an edge or another."""
-    profile = cv2.blur((ink >= INK_THRESHOLD).sum(axis=0).astype(np.float32)[None], (5, 1))[0]
+def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
+    """Where a blob of touching digits may part: top-to-bottom paths (one column per row) that
+    cross the least ink, each ending at a different column, at most MAX_SEAMS, none closer than
+    MIN_PIECE of the digit height to the blob's edges or to each other (seam carving)."""
+    binary = (ink >= INK_THRESHOLD).astype(np.float32)
+    rows, width = binary.shape
     margin = max(2, int(MIN_PIECE * height))
-    inner = np.arange(margin, len(profile) - margin)
-    minima = sorted((c for c in inner if profile[c] <= profile[c - 1] and profile[c] <= profile[c + 1]),
-                    key=lambda c: profile[c])
-    chosen: list[int] = []
-    for c in minima:  # lowest first, spaced apart
-        if all(abs(c - d) >= margin for d in chosen):
-            chosen.append(int(c))
-        if len(chosen) == MAX_CUTS:
+    if width <= 2 * margin:
+        return []
+    total = binary.copy()                      # least ink crossed by a path from the top to here
+    step = np.zeros(binary.shape, np.int8)     # the column step taken into each pixel: -1, 0, 1
+    for r in range(1, rows):
+        above = total[r - 1]
+        options = np.stack([np.r_[np.inf, above[:-1]] + SEAM_SLOPE_COST, above,
+                            np.r_[above[1:], np.inf] + SEAM_SLOPE_COST])
+        choice = options.argmin(axis=0)
+        total[r] += options[choice, np.arange(width)]
+        step[r] = choice - 1
+    bottom = total[-1]
+    inner = range(margin, width - margin)
+    ends = sorted((c for c in inner if bottom[c] <= bottom[c - 1] and bottom[c] <= bottom[c + 1]),
+                  key=lambda c: bottom[c])
+    found: list[np.ndarray] = []
+    for end in ends:
+        if any(abs(end - path[-1]) < margin for path in found):
+            continue
+        path = np.empty(rows, np.int64)
+        path[-1] = end
+        for r in range(rows - 1, 0, -1):
+            path[r - 1] = path[r] + step[r, path[r]]
+        if margin <= path.min() and path.max() < width - margin:
+            found.append(path)
+        if len(found) == MAX_SEAMS:
             break
-    return sorted(chosen)
+    return found
+
+
+def split_along(ink: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The blob's ink left of the seam and right of it (the seam's own pixels go left)."""
+    left_side = np.arange(ink.shape[1])[None, :] <= path[:, None]
+    return np.where(left_side, ink, 0).astype(np.uint8), np.where(left_side, 0, ink).astype(np.uint8)
 
 
 def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
@@ -308,55 +383,72 @@ def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
     return x, y, x + w, y + h
 
 
-def _piece(ink: np.ndarray, start: int, stop: int) -> np.ndarray:
-    """Columns [start, stop) of a blob, without the slivers of a neighbour the cut left behind."""
-    piece = ink[:, start:stop]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((piece >= INK_THRESHOLD).view(np.uint8), connectivity=8)
+def _without_slivers(ink: np.ndarray) -> np.ndarray:
+    """The ink without the small bits a cut leaves of a neighbour."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= INK_THRESHOLD).view(np.uint8), connectivity=8)
     if count <= 2:
-        return piece
+        return ink
     keep = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.15 * stats[1:, cv2.CC_STAT_AREA].max()]
-    return np.where(np.isin(labels, keep), piece, 0).astype(np.uint8)
+    return np.where(np.isin(labels, keep), ink, 0).astype(np.uint8)
 
 
-def cut_features(ink: np.ndarray, column: int, pieces: tuple, reads: tuple, height: float,
-                 brush: float) -> np.ndarray:
-    """The evidence that `column` separates two digits in a blob of `ink`: how much ink the
-    cut goes through (in brush widths, and in separate runs), the shapes of the two pieces
-    (ink boxes, in digit heights) and how surely the classifier reads the whole and each piece."""
-    line = ink[:, column] >= INK_THRESHOLD
-    runs = int(np.count_nonzero(np.diff(line.astype(np.int8)) == 1) + line[0])
-    rows = np.flatnonzero(line)
-    span = (rows[-1] - rows[0] + 1) / height if len(rows) else 0.0
-    (l0, t0, l1, b0), (r0, t1, r1, b1) = pieces
-    blob_height, blob_width = ink.shape
-    return np.array([line.sum() / max(brush, 1.0), runs, span, column / blob_width,
+def cut_features(ink: np.ndarray, path: np.ndarray, left: np.ndarray, right: np.ndarray,
+                 probs: np.ndarray, height: float, brush: float) -> np.ndarray:
+    """The evidence that a seam separates two digits in a blob of `ink`: how much ink it goes
+    through (in brush widths, and in strokes), where and how straight it runs, the shapes of
+    the two pieces (ink boxes, in digit heights) and whether they stand side by side as digits
+    of a number do, and how surely the classifier reads the whole and each piece (`probs`:
+    (3, 10) for the whole, left and right)."""
+    on_seam = ink[np.arange(len(path)), path] >= INK_THRESHOLD
+    strokes_crossed = int(np.count_nonzero(np.diff(on_seam.astype(np.int8)) == 1) + on_seam[0])
+    (l0, t0, l1, b0), (r0, t1, r1, b1) = _ink_box(left), _ink_box(right)
+    areas = cv2.countNonZero((left >= INK_THRESHOLD).view(np.uint8)), cv2.countNonZero((right >= INK_THRESHOLD).view(np.uint8))
+    ranked = np.sort(probs, axis=1)
+    return np.array([on_seam.sum() / max(brush, 1.0), strokes_crossed, path.mean() / ink.shape[1],
                      (l1 - l0) / height, (r1 - r0) / height, (b0 - t0) / height, (b1 - t1) / height,
-                     blob_width / height, blob_width / blob_height, *(np.log(r + 1e-6) for r in reads)])
+                     min(areas) / max(sum(areas), 1), ink.shape[1] / height, ink.shape[1] / ink.shape[0],
+                     abs(t0 - t1) / height, abs(b0 - b1) / height, np.ptp(path) / height,
+                     *np.log(ranked[:, -1] + 1e-6), *(ranked[:, -1] - ranked[:, -2])])
 
 
-def _blob_cuts(ink: np.ndarray, height: float, brush: float, classify: Classify) -> list[tuple[int, int]]:
-    """The digits in one blob as column ranges: cut at the likeliest column while its odds
-    favour a cut, then look again in each piece."""
-    spans, done = [(0, ink.shape[1])], []
-    while spans:
-        start, stop = spans.pop()
-        blob = ink[:, start:stop]
-        columns = cut_columns(blob, height) if stop - start >= WIDE * height else []
-        if not columns:
-            done.append((start, stop))
-            continue
-        halves = [(_piece(blob, 0, c), _piece(blob, c, stop - start)) for c in columns]
-        images = np.stack([normalize_digit(blob), *(normalize_digit(p) for pair in halves for p in pair)])
-        reads = classify(images).max(axis=1)
-        odds = [float(cut_features(blob, c, (_ink_box(left), _ink_box(right)),
-                                   (reads[0], reads[1 + 2 * i], reads[2 + 2 * i]), height, brush) @ CUT_COEF + CUT_BIAS)
-                for i, (c, (left, right)) in enumerate(zip(columns, halves))]
-        best = int(np.argmax(odds))
-        if odds[best] <= 0:
-            done.append((start, stop))
-            continue
-        spans += [(start, start + columns[best]), (start + columns[best], stop)]
-    return sorted(done)
+def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify):
+    """The likeliest cut of a blob into two digits as (log-odds, left ink, right ink); None
+    when the blob is too narrow or has no seam."""
+    if ink.shape[1] < WIDE * height:
+        return None
+    paths = seams(ink, height)
+    if not paths:
+        return None
+    halves = [tuple(_without_slivers(part) for part in split_along(ink, path)) for path in paths]
+    images = np.stack([normalize_digit(ink), *(normalize_digit(p) for pair in halves for p in pair)])
+    probs = classify(images)
+    odds = [float(cut_features(ink, path, left, right, probs[[0, 1 + 2 * i, 2 + 2 * i]],
+                               height, brush) @ CUT_COEF + CUT_BIAS)
+            for i, (path, (left, right)) in enumerate(zip(paths, halves))]
+    best = int(np.argmax(odds))
+    return odds[best], *halves[best]
+
+
+def _split_blob(ink: np.ndarray, height: float, brush: float, classify: Classify,
+                offset: int = 0) -> list[tuple[int, np.ndarray]]:
+    """The digits in one blob of ink as (column offset in the blob, ink), left to right: cut
+    where the cut model is surest, while it favours a cut, then look again in each piece."""
+    cut = best_cut(ink, height, brush, classify)
+    if cut is None or cut[0] <= 0:
+        return [(offset, ink)]
+    _, left, right = cut
+    pieces = []
+    for part in (left, right):
+        part, part_offset = _crop_columns(part, offset)
+        pieces += _split_blob(part, height, brush, classify, part_offset)
+    return pieces
+
+
+def _crop_columns(ink: np.ndarray, offset: int) -> tuple[np.ndarray, int]:
+    """The ink without its empty columns on either side, and its new column offset (rows are
+    kept, so a piece keeps its place)."""
+    columns = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=0))
+    return ink[:, columns[0]:columns[-1] + 1], offset + int(columns[0])
 
 
 def read_ink(segments: list, classify: Classify) -> list[InkDigit]:
@@ -366,17 +458,13 @@ def read_ink(segments: list, classify: Classify) -> list[InkDigit]:
         return []
     heights = np.array([s.box[3] for s in segments], np.float64)
     height = float(np.median(heights[heights >= 0.5 * heights.max()]))
-    pieces = []  # (x, y, h of the segment, ink of one digit, its column offset)
+    pieces = []  # (canvas box, ink of one digit)
     for segment in segments:
-        x, y, w, h = segment.box
-        spans = [(0, w)]
-        if w >= WIDE * height:
-            brush = stroke_width((segment.ink >= INK_THRESHOLD).view(np.uint8))
-            spans = _blob_cuts(segment.ink, height, brush, classify)
-        for a, b in spans:
-            ink = _piece(segment.ink, a, b) if (a, b) != (0, w) else segment.ink
+        x, y, _, _ = segment.box
+        brush = stroke_width((segment.ink >= INK_THRESHOLD).view(np.uint8))
+        for offset, ink in _split_blob(segment.ink, height, brush, classify):
             x0, y0, x1, y1 = _ink_box(ink)
-            pieces.append(((x + a + x0, y + y0, x1 - x0, y1 - y0), ink))
+            pieces.append(((x + offset + x0, y + y0, x1 - x0, y1 - y0), ink))
     images = np.stack([normalize_digit(ink) for _, ink in pieces])
     probs = classify(images)
     return [InkDigit(box, image, p) for (box, _), image, p in zip(pieces, images, probs)]

@@ -136,30 +136,50 @@ def read_unipen(path: Path) -> list[PenDigit]:
     return digits
 
 
-def read_stroke_json(path: Path) -> list[PenDigit]:
-    """Digits from the board's stroke JSON: {"digits": [{"label": "4", "strokes": [[[x, y], …]]}]}."""
+def read_stroke_json(path: Path) -> tuple[list[PenDigit], tuple[int, int] | None]:
+    """Digits from the board's stroke JSON, {"digits": [{"label": "4", "strokes": [[[x, y], …]]}],
+    "canvas_size": [w, h]}, and the size of the canvas they were drawn on (None if not given)."""
     path = Path(path)
     try:
         document = json.loads(path.read_text())
         digits = [PenDigit(str(d.get("label", "")),
                            [np.asarray(s, np.float64).reshape(-1, 2) for s in d["strokes"] if len(s)])
                   for d in document["digits"]]
+        size = document.get("canvas_size")
+        canvas_size = None if size is None else (int(size[0]), int(size[1]))
     except OSError as err:
         raise UserError(f"cannot read {path}: {err.strerror or err}") from None
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
         raise UserError(f"{path}: not stroke JSON ({type(err).__name__}: {err})") from None
     digits = [d for d in digits if d.strokes]
     if not digits:
         raise UserError(f"{path}: holds no strokes")
-    return digits
+    if canvas_size is not None and min(canvas_size) <= 0:
+        raise UserError(f"{path}: canvas_size must be two positive numbers, got {list(canvas_size)}")
+    return digits, canvas_size
 
 
-def read_strokes(path: Path) -> list[PenDigit]:
-    """Stroke JSON (.json) or UNIPEN text (anything else)."""
+def read_drawing(path: Path) -> tuple[list[PenDigit], tuple[int, int] | None]:
+    """The digits of a stroke JSON (.json) or UNIPEN text (anything else) file, and the canvas
+    size (w, h) they were drawn on: known for the board's stroke JSON, None for pen data."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no such file: {path}")
-    return read_stroke_json(path) if path.suffix.lower() == ".json" else read_unipen(path)
+    return read_stroke_json(path) if path.suffix.lower() == ".json" else (read_unipen(path), None)
+
+
+def read_strokes(path: Path) -> list[PenDigit]:
+    """The digits of a stroke JSON (.json) or UNIPEN text (anything else) file."""
+    return read_drawing(path)[0]
+
+
+def place_drawing(digits: list[PenDigit], drawn_on: tuple[int, int],
+                  canvas_size: tuple[int, int]) -> list[list[np.ndarray]]:
+    """Strokes drawn on a canvas of `drawn_on` (w, h), scaled to fit `canvas_size` and centred:
+    the same drawing, spacing and all, on another canvas."""
+    scale = min(canvas_size[0] / drawn_on[0], canvas_size[1] / drawn_on[1])
+    offset = (np.array(canvas_size) - np.array(drawn_on) * scale) / 2
+    return [[s * scale + offset for s in d.strokes] for d in digits]
 
 
 def stroke_json(digits: list[PenDigit], canvas_size: tuple[int, int] | None = None) -> str:

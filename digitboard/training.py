@@ -30,7 +30,7 @@ class TrainConfig:
     """The hyper-parameters of one training; train.py's options default to these."""
 
     arch: str = "cnn"                  # a built-in architecture or a JSON network file
-    epochs: int = 20
+    epochs: int = 16
     batch_size: int | None = None     # None: by the data's size (auto_batch_size)
     learning_rate: float = 3e-3        # peak (cosine), initial (exponential) or fixed rate
     schedule: str = "cosine"           # one epoch of warm-up, then cosine decay
@@ -49,33 +49,53 @@ class TrainConfig:
     mixed_precision: bool = False
 
 
-def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
-    """Random changes that mouse- and pen-drawn digits show: slant, size, position, stroke width.
+ELASTIC = 1.0  # pixels (at 28×28): typical size of the smooth random warp that makes each digit a new hand
 
-    The geometric changes are composed into one affine map and applied in one resampling,
-    since chaining Keras' RandomRotation/Shear/Zoom/Translation blurs 28×28 digits. `size`
-    (h, w) of other image sets moves the centre and scales the shift."""
+
+def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
+    """Random changes that mouse- and pen-drawn digits show: slant, size, position, the small
+    wobbles of a hand (an elastic warp, Simard et al. 2003), and stroke width.
+
+    The geometric changes are composed into one map from output to input pixels and applied
+    in one resampling, since chaining resamplings blurs 28×28 digits. `size` (h, w) of other
+    image sets moves the centre and scales the shift and the warp."""
     import tensorflow as tf
 
     generator = tf.random.Generator.from_seed(seed)
     height, width = size
     centre_x, centre_y = (width - 1) / 2, (height - 1) / 2  # 13.5 for 28×28
-    max_shift = 2.5 * min(height, width) / 28
+    unit = min(height, width) / 28
+    rows, columns = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32),
+                                indexing="ij")  # (h, w)
 
-    def random_affine(n):  # (n, 8) projective-transform rows mapping output to input pixels
-        angle = generator.uniform([n], -0.2, 0.2)            # ±11°
-        shear = generator.uniform([n], -0.2, 0.2)
-        scale = generator.uniform([n], 0.85, 1.12)           # < 1 draws the digit larger
-        aspect = generator.uniform([n], 0.9, 1.1)
-        shift = generator.uniform([n, 2], -max_shift, max_shift)  # pixels
+    def random_map(n):  # (n, h, w) input x and y for each output pixel
+        angle = generator.uniform([n, 1, 1], -0.2, 0.2)            # ±11°
+        shear = generator.uniform([n, 1, 1], -0.2, 0.2)
+        scale = generator.uniform([n, 1, 1], 0.85, 1.12)           # < 1 draws the digit larger
+        aspect = generator.uniform([n, 1, 1], 0.9, 1.1)
+        shift = generator.uniform([n, 1, 1, 2], -2.5 * unit, 2.5 * unit)
         cos, sin = tf.cos(angle) * scale, tf.sin(angle) * scale
-        a0, a1 = cos * aspect, -sin + shear * cos
-        b0, b1 = sin * aspect, cos + shear * sin
-        # rotate, shear and zoom about the image centre
-        a2 = centre_x - a0 * centre_x - a1 * centre_y + shift[:, 0]
-        b2 = centre_y - b0 * centre_x - b1 * centre_y + shift[:, 1]
-        zeros = tf.zeros([n])
-        return tf.stack([a0, a1, a2, b0, b1, b2, zeros, zeros], axis=1)
+        x, y = columns - centre_x, rows - centre_y  # rotate, shear and zoom about the centre
+        in_x = cos * aspect * x + (-sin + shear * cos) * y + centre_x + shift[..., 0]
+        in_y = sin * aspect * x + (cos + shear * sin) * y + centre_y + shift[..., 1]
+        # a smooth warp: random offsets on a 4×4 grid, interpolated over the image
+        warp = tf.image.resize(generator.normal([n, 4, 4, 2]), (height, width), "bicubic") * ELASTIC * unit
+        return in_x + warp[..., 0], in_y + warp[..., 1]
+
+    def resample(images, in_x, in_y):  # bilinear, black outside
+        n, channels = tf.shape(images)[0], tf.shape(images)[3]
+        flat = tf.reshape(images, [n, height * width, channels])
+        x0, y0 = tf.floor(in_x), tf.floor(in_y)
+        out = 0.0
+        for dx, dy in ((0, 0), (1, 0), (0, 1), (1, 1)):
+            xi, yi = x0 + dx, y0 + dy
+            weight = (1 - tf.abs(in_x - xi)) * (1 - tf.abs(in_y - yi))
+            inside = (xi >= 0) & (xi <= width - 1) & (yi >= 0) & (yi <= height - 1)
+            index = tf.cast(tf.clip_by_value(yi, 0, height - 1) * width + tf.clip_by_value(xi, 0, width - 1), tf.int32)
+            taps = tf.gather(flat, tf.reshape(index, [n, -1]), batch_dims=1)  # (n, h·w, c)
+            taps = tf.reshape(taps, [n, height, width, channels])
+            out += tf.where(inside[..., None], taps, 0.0) * weight[..., None]
+        return out
 
     def vary_stroke_width(images):  # blend towards a 3×3 dilation or erosion, per image
         amount = generator.uniform([tf.shape(images)[0], 1, 1, 1], -0.5, 0.5)
@@ -85,10 +105,7 @@ def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
 
     def augment(images, labels):
         images = tf.cast(images, tf.float32)
-        images = tf.raw_ops.ImageProjectiveTransformV3(
-            images=images, transforms=random_affine(tf.shape(images)[0]),
-            output_shape=tf.shape(images)[1:3], fill_value=0.0, interpolation="BILINEAR",
-            fill_mode="CONSTANT")
+        images = resample(images, *random_map(tf.shape(images)[0]))
         return tf.clip_by_value(vary_stroke_width(images), 0.0, 255.0), labels
 
     return augment

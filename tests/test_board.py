@@ -29,11 +29,11 @@ from digitboard.board_state import (Board, clear, focus_reading, label_and_save,
                                     update_kiosk)
 from digitboard.board_view import layout_for
 from digitboard.errors import UserError
-from digitboard.paths import DEMO_DIR, ROOT
+from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
 from digitboard.preprocess import find_digits, normalize_digit
 from digitboard.reader import exchange_with_reader, start_reader, stop_reader
 from digitboard.recognizer import Reading
-from digitboard.strokes import PenDigit, draw_strokes, read_strokes, stroke_json
+from digitboard.strokes import PenDigit, draw_strokes, read_drawing, read_strokes, stroke_json
 
 from conftest import assert_one_line_error
 
@@ -46,16 +46,17 @@ def headless(monkeypatch):
 
 class FakeRecognizer:
     """Reads every digit on the canvas as `digit`, or raises when `fail` is set; keeps each
-    canvas it was given in `canvases`."""
+    canvas and the strokes it was given in `canvases` and `strokes`."""
 
     device = "CPU (fake)"
 
     def __init__(self, digit: int = 7, confidence: float = 0.9, fail: bool = False):
         self.digit, self.confidence, self.fail = digit, confidence, fail
-        self.canvases = []
+        self.canvases, self.strokes = [], []
 
-    def read(self, canvas):
+    def read(self, canvas, strokes=None):
         self.canvases.append(canvas)
+        self.strokes.append(strokes)
         if self.fail:
             raise RuntimeError("the model fell over")
         probs = np.full(10, (1 - self.confidence) / 9, np.float32)
@@ -175,6 +176,9 @@ class TestReadings:
             assert len(recognizer.canvases) == 2
             np.testing.assert_array_equal(recognizer.canvases[-1], board_.canvas)
             assert recognizer.canvases[-1] is not board_.canvas  # a copy: the loop draws on
+            sent = recognizer.strokes[-1]  # the strokes travel with the canvas, in drawing order
+            assert len(sent) == 5 and all(s.shape == (8, 2) for s in sent)
+            np.testing.assert_array_equal(sent[-1], np.array(board_.strokes[-1]))
         finally:
             stop_reader(reader)
         assert board_.model_state == "ready" and board_.device == "CPU (fake)"
@@ -391,6 +395,16 @@ def write_demo_number(path: Path, count: int = 3) -> Path:
     return path
 
 
+def tight_number(path: Path) -> Path:
+    """A saved drawing of 4 1 7 written with touching digits, as the board saves strokes."""
+    four = [np.array([[255.0, 200], [200, 330], [300, 330]]), np.array([[275.0, 260], [275, 400]])]
+    one = [np.array([[310.0, 200], [310, 400]])]
+    seven = [np.array([[315.0, 200], [415, 200], [355, 400]])]
+    digits = [PenDigit("4", four), PenDigit("1", one), PenDigit("7", seven)]
+    path.write_text(stroke_json(digits, canvas_size=(800, 600)))
+    return path
+
+
 class TestRunBoard:
     def test_injected_mouse_events_are_read_as_a_number(self, tmp_path):
         snapshot = tmp_path / "board.png"
@@ -455,6 +469,27 @@ class TestDisplay:
             board.check_display("offscreen", headless=False, environ={"DISPLAY": ":99"})
 
 
+    def test_a_saved_drawing_replays_where_it_was_drawn(self, tmp_path):
+        recognizer = FakeRecognizer()
+        digits, drawn_on = read_drawing(tight_number(tmp_path / "417.json"))
+        state, _ = board.run_board(BoardOptions(lambda: recognizer, "fake", (640, 480), fps=240, max_seconds=30),
+                                   on_frame=board.replay_number(digits, drawn_on))
+        width, height = state.size  # 640 × (480 less the header and status bar)
+        scale = min(width / 800, height / 600)
+        expected = [s * scale + ((width - 800 * scale) / 2, (height - 600 * scale) / 2)
+                    for d in digits for s in d.strokes]
+        assert len(state.strokes) == len(expected) == 4
+        for drawn, stroke in zip(state.strokes, expected):  # mouse events land on whole pixels
+            np.testing.assert_allclose(np.array(drawn)[[0, -1]], stroke[[0, -1]], atol=1)
+        assert len(recognizer.strokes[-1]) == 4
+
+    def test_points_off_the_canvas_stay_on_its_edge(self):
+        board_ = new_board((400, 300))
+        pen_down(board_, (390.0, 100.0))
+        pen_move(board_, (460.0, -30.0))  # the mouse left the canvas while drawing
+        assert board_.strokes[-1] == [(390.0, 100.0), (399.0, 0.0)]
+
+
 class TestCommand:
     def test_replay_prints_the_number_and_saves_the_window(self, tiny_model, tmp_path):
         replay = write_demo_number(tmp_path / "number.json", 3)
@@ -470,6 +505,14 @@ class TestCommand:
         digits = lines[-2].removeprefix("read: ").split()
         assert lines[-2].startswith("read: ") and len(digits) == 3 and all(d in "0123456789" for d in digits)
         assert cv2.imread(str(snapshot)).shape == (480, 640, 3)
+
+    def test_replay_of_touching_digits_reads_them_apart(self, tmp_path):
+        if not DEFAULT_MODEL.exists():
+            pytest.skip("no shipped model")
+        result = CliRunner().invoke(board.main, ["--replay", str(tight_number(tmp_path / "417.json")),
+                                                 "--size", "800x720", "--fps", "240"])
+        assert result.exit_code == 0, result.output
+        assert result.output.strip().splitlines()[-1] == "read: 4 1 7"
 
     def test_replay_of_unipen(self, tiny_model, tmp_path, make_unipen):
         result = CliRunner().invoke(board.main, ["--model", str(tiny_model), "--replay", str(make_unipen()),

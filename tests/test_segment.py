@@ -1,0 +1,159 @@
+"""Finding digits: strokes grouped into digits, touching ink cut apart, and bad strokes refused."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitboard import Recognizer
+from digitboard.errors import UserError
+from digitboard.evaluation import write_number
+from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
+from digitboard.segment import check_strokes, digit_height, stroke_boxes, transition_features
+from digitboard.strokes import PenDigit, draw_strokes, read_unipen
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    if not DEFAULT_MODEL.exists():
+        pytest.skip("no shipped model")
+    return Recognizer.load()
+
+
+@pytest.fixture(scope="module")
+def pen_digits():
+    if not SHARED_PENDIGITS.exists():
+        pytest.skip("no ../shared/pendigits (UCI pen digits)")
+    return read_unipen(SHARED_PENDIGITS)
+
+
+def arc(cx, cy, rx, ry, start, stop, n=24):
+    t = np.linspace(start, stop, n)
+    return np.c_[cx + rx * np.cos(t), cy + ry * np.sin(t)]
+
+
+# Digits as a person writes them, 200 px tall, their left edge at x = 0 (y grows downwards).
+ONE = [np.array([[30.0, 0], [30, 200]])]
+SEVEN = [np.array([[0.0, 0], [100, 0], [40, 200]])]
+FOUR = [np.array([[55.0, 0], [0, 130], [100, 130]]), np.array([[75.0, 60], [75, 200]])]
+FIVE = [np.r_[[[15.0, 0], [10, 85]], arc(50, 135, 50, 62, -2.2, 2.4)], np.array([[15.0, 0], [95, 0]])]
+ZERO_IN_TWO_ARCS = [arc(50, 100, 50, 100, -np.pi / 2, -3 * np.pi / 2), arc(50, 100, 50, 100, -np.pi / 2, np.pi / 2)]
+
+
+def write(*digits, gap=0.0, brush=14, size=(900, 400)):
+    """Digits side by side: the boxes of their pen paths `gap` × 200 px apart, on a canvas."""
+    strokes, x = [], 100.0
+    for digit in digits:
+        width = max(float(np.ptp(np.concatenate(digit)[:, 0])), 1.0)
+        low = np.concatenate(digit)[:, 0].min()
+        strokes += [s + (x - low, 100) for s in digit]
+        x += width + gap * 200
+    return draw_strokes(strokes, np.zeros((size[1], size[0]), np.uint8), brush), strokes
+
+
+class TestWithStrokes:
+    def test_touching_digits_are_read_apart(self, shipped):
+        canvas, strokes = write(ONE, SEVEN, FOUR, gap=0.0)
+        assert len(shipped.read(canvas)) < 3  # the ink is one blob or two …
+        readings = shipped.read(canvas, strokes=strokes)  # … but the strokes say three digits
+        assert [r.strokes for r in readings] == [(0,), (1,), (2, 3)]
+        assert [r.digit for r in readings] == [1, 7, 4]
+        assert readings[0].box[0] < readings[1].box[0] < readings[2].box[0]
+
+    @pytest.mark.parametrize("digit, label", [(FIVE, 5), (FOUR, 4), (ZERO_IN_TWO_ARCS, 0)])
+    def test_a_digit_of_several_strokes_stays_whole(self, shipped, digit, label):
+        canvas, strokes = write(digit)
+        [reading] = shipped.read(canvas, strokes=strokes)
+        assert reading.strokes == (0, 1) and reading.digit == label
+
+    def test_detached_strokes_stay_with_their_digit_beside_others(self, shipped):
+        canvas, strokes = write(FIVE, ZERO_IN_TWO_ARCS, FOUR, gap=0.1)
+        readings = shipped.read(canvas, strokes=strokes)
+        assert [r.strokes for r in readings] == [(0, 1), (2, 3), (4, 5)]
+        assert [r.digit for r in readings] == [5, 0, 4]
+
+    def test_a_cap_added_after_the_next_digit_joins_its_digit(self, shipped):
+        canvas, strokes = write(FIVE, ONE, gap=0.2)
+        late = [strokes[0], strokes[2], strokes[1]]  # the 5's body, the 1, then the 5's cap
+        readings = shipped.read(canvas, strokes=late)
+        assert [r.strokes for r in readings] == [(0, 2), (1,)]
+
+    @pytest.mark.parametrize("brush", [6, 20])
+    def test_the_box_is_the_ink_of_the_strokes(self, shipped, brush):
+        canvas, strokes = write(FOUR, brush=brush)
+        [reading] = shipped.read(canvas, strokes=strokes)
+        ink = cv2.boundingRect((canvas >= 48).astype(np.uint8))
+        assert reading.box == pytest.approx(ink, abs=2)
+
+    def test_no_strokes_read_nothing(self, shipped):
+        assert shipped.read(np.zeros((100, 100), np.uint8), strokes=[]) == []
+
+    def test_real_pen_numbers_are_read_through_touching_and_overlap(self, shipped, pen_digits):
+        rng = np.random.default_rng(7)
+        for gap in (0.0, -0.05):
+            numbers = [write_number([pen_digits[i] for i in rng.choice(len(pen_digits), 3)], gap, rng)
+                       for _ in range(30)]
+            read = sum("".join(str(r.digit) for r in shipped.read(n.canvas, strokes=n.strokes)) == n.label
+                       for n in numbers)
+            assert read >= 27, (gap, read)
+
+
+class TestCanvasOnly:
+    def test_digits_a_little_apart_are_not_joined(self, shipped):
+        canvas, _ = write(FOUR, ONE, SEVEN, gap=0.1)
+        assert [r.digit for r in shipped.read(canvas)] == [4, 1, 7]
+
+    def test_a_touching_real_pair_is_cut_apart(self, shipped, pen_digits):
+        four = next(d for d in pen_digits if d.label == "4" and len(d.strokes) == 2)
+        three = next(d for d in pen_digits if d.label == "3")
+        number = write_number([three, four], 0.0, np.random.default_rng(0), size_jitter=0, baseline_jitter=0)
+        readings = shipped.read(number.canvas)
+        assert [r.digit for r in readings] == [3, 4]
+        assert readings[0].box[0] + readings[0].box[2] <= readings[1].box[0] + 0.25 * readings[1].box[2]
+
+    def test_a_wide_single_digit_is_not_cut(self, shipped):
+        wide_zero = [arc(100, 100, 100, 100, 0, 2 * np.pi, 48)]
+        canvas, _ = write(wide_zero)
+        assert [r.digit for r in shipped.read(canvas)] == [0]
+
+
+class TestBadStrokes:
+    @pytest.mark.parametrize("strokes, message", [
+        ([np.zeros((0, 2))], "stroke 0 is empty"),
+        ([np.array([[1.0, 2.0], [np.nan, 3.0]])], "stroke 0 holds NaN"),
+        ([np.array([[10.0, 10.0]]), np.array([[10.0, 10.0], [150.0, 50.0]])], "stroke 1 leaves the 100×80 canvas"),
+        ([np.array([[1.0, 2.0, 3.0]])], r"stroke 0 must be an \(n, 2\) array"),
+        ([[["a", "b"]]], "stroke 0 is not an array of numbers"),
+        (np.zeros((3, 2)), "a list of"),
+    ])
+    def test_each_is_named(self, strokes, message):
+        with pytest.raises(UserError, match=message):
+            check_strokes(strokes, (80, 100))
+
+    def test_read_refuses_them_plainly(self, shipped):
+        with pytest.raises(UserError, match="stroke 0 holds NaN"):
+            shipped.read(np.zeros((80, 100), np.uint8), strokes=[np.array([[np.nan, 1.0]])])
+
+    def test_lists_of_points_are_fine(self):
+        [stroke] = check_strokes([[(1, 2), (3, 4)]], (80, 100))
+        assert stroke.shape == (2, 2) and stroke.dtype == np.float64
+
+
+class TestGeometry:
+    def test_written_numbers_keep_their_gap(self):
+        digits = [PenDigit("1", ONE), PenDigit("7", SEVEN)]
+        for gap in (0.25, 0.0, -0.05):
+            number = write_number(digits, gap, np.random.default_rng(0), size_jitter=0, baseline_jitter=0)
+            first, second = stroke_boxes(number.strokes[:1]), stroke_boxes(number.strokes[1:])
+            assert second[0, 0] - first[0, 2] == pytest.approx(gap * 180)
+            assert number.label == "17" and number.canvas.max() == 255
+
+    def test_a_stroke_far_right_starts_a_digit_and_a_crossing_bar_does_not(self):
+        height = digit_height(stroke_boxes([*ONE, *SEVEN]))
+        from digitboard.segment import new_digit_log_odds
+        far = SEVEN[0] + (150, 0)
+        assert new_digit_log_odds(ONE, far, height) > 3
+        bar = np.array([[10.0, 100], [90, 100]])
+        assert new_digit_log_odds(SEVEN, bar, height) < -3
+        assert transition_features(SEVEN, bar, height)[3] == 1  # it crosses the stem
