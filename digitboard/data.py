@@ -338,16 +338,50 @@ def vary_hand(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.nd
     return [move(s) for s in strokes]
 
 
-def pen_renderings(strokes: list[np.ndarray], count: int, rng: np.random.Generator) -> list[np.ndarray]:
+def _top(stroke: np.ndarray) -> int:
+    return int(np.argmin(stroke[:, 1]))
+
+
+def vary_style(strokes: list[np.ndarray], label: str, rng: np.random.Generator) -> list[np.ndarray]:
+    """The digit in a style of writing it that pen data shows rarely: a 1 with a flag (and
+    sometimes a foot), a 7 with a bar across its stem; and, for any digit of several strokes,
+    strokes that do not quite meet (an open-topped 4, a loose cap on a 5)."""
+    points = np.concatenate(strokes)
+    low, high = points.min(axis=0), points.max(axis=0)
+    height = max(float(high[1] - low[1]), 1e-6)
+    strokes = [s.copy() for s in strokes]
+    if label == "1" and len(strokes) == 1:
+        stem = strokes[0]
+        top = stem[_top(stem)]
+        angle, length = rng.uniform(np.radians(20), np.radians(55)), rng.uniform(0.2, 0.4) * height
+        flag = np.array([top - length * np.array([np.cos(angle), -np.sin(angle)]), top])
+        strokes = [np.r_[flag[:1], stem[_top(stem):]], *([stem[:_top(stem)]] if _top(stem) > 1 else [])]
+        if rng.random() < 0.4:  # a foot
+            bottom = stem[np.argmax(stem[:, 1])]
+            half = rng.uniform(0.15, 0.3) * height
+            strokes.append(np.array([bottom - (half, 0), bottom + (half, 0)]))
+    elif label == "7":
+        path = max(strokes, key=len)
+        middle = path[np.argmin(np.abs(path[:, 1] - (low[1] + rng.uniform(0.45, 0.6) * height)))]
+        half, tilt = rng.uniform(0.15, 0.25) * height, rng.uniform(-0.15, 0.15)
+        strokes.append(np.array([middle - (half, half * tilt), middle + (half, half * tilt)]))
+    if len(strokes) > 1:
+        strokes = [s + rng.normal(0, 0.04 * height, 2) for s in strokes]
+    return strokes
+
+
+def pen_renderings(strokes: list[np.ndarray], count: int, rng: np.random.Generator,
+                   label: str = "") -> list[np.ndarray]:
     """`count` 28×28 inputs of one pen digit: the first as written, at the board's usual size
-    and brush; the rest as other hands might write it (vary_hand), at random sizes (50–420 px)
-    and brushes (2–20 px, at most 30 % of the height), because mouse digits come large and
-    small, with thin and fat brushes."""
+    and brush; the rest as other hands might write it (vary_hand, and half the time
+    vary_style), at random sizes (50–420 px) and brushes (2–20 px, at most 30 % of the
+    height), because mouse digits come large and small, with thin and fat brushes."""
     inputs = [normalize_digit(draw_pen_digit(strokes, 360, brush_for(600)))]
     for _ in range(count - 1):
         height = float(np.exp(rng.uniform(np.log(50), np.log(420))))
         brush = int(min(rng.integers(2, 21), 0.3 * height))
-        inputs.append(normalize_digit(draw_pen_digit(vary_hand(strokes, rng), height, brush)))
+        styled = vary_style(strokes, label, rng) if rng.random() < 0.5 else strokes
+        inputs.append(normalize_digit(draw_pen_digit(vary_hand(styled, rng), height, brush)))
     return inputs
 
 
@@ -364,7 +398,7 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
     if path.is_file():
         rng = np.random.default_rng(seed)
         samples = read_unipen(path)
-        images = np.stack([image for s in samples for image in pen_renderings(s.strokes, repeat, rng)])
+        images = np.stack([image for s in samples for image in pen_renderings(s.strokes, repeat, rng, s.label)])
         labels = [s.label for s in samples for _ in range(repeat)]
     else:
         folder = load_class_folders(path, echo=echo, min_classes=1)  # drawn/7/ alone is fine here

@@ -26,6 +26,7 @@ import os
 import platform
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,91 @@ BN_MOMENTUM = 0.9
 def _keras():
     with quiet_stderr():  # TensorFlow's C++ start-up chatter
         import keras
+    _register_views(keras)
     return keras
+
+
+# ---------------------------------------------------------------- test-time augmentation
+
+TTA_SCALES = (1.0, 0.9, 1.1)  # the digit as it is, a tenth smaller, a tenth larger
+
+
+@lru_cache(maxsize=1)
+def _register_views(keras) -> tuple:
+    """The two layers of a test-time-augmented model, registered with Keras (once) so that a
+    saved one loads again: Views stacks zoomed copies of each image on the batch axis, and
+    MeanOfViews averages the classifier's probabilities over them. Both run inside the one
+    compiled call of the model."""
+    ops = keras.ops
+
+    @keras.saving.register_keras_serializable(package="digitboard")
+    class Views(keras.layers.Layer):
+        def __init__(self, scales=TTA_SCALES, **kwargs):
+            super().__init__(**kwargs)
+            self.scales = tuple(float(s) for s in scales)
+
+        def call(self, images):
+            height, width = images.shape[1], images.shape[2]
+            centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
+            views = []
+            for scale in self.scales:  # each output pixel reads from the input, about the centre
+                if scale == 1.0:
+                    views.append(images)
+                    continue
+                row = [1 / scale, 0.0, centre_x * (1 - 1 / scale), 0.0, 1 / scale, centre_y * (1 - 1 / scale), 0.0, 0.0]
+                transform = ops.broadcast_to(ops.convert_to_tensor(row, dtype=images.dtype)[None, :],
+                                             (ops.shape(images)[0], 8))
+                views.append(ops.image.affine_transform(images, transform, interpolation="bilinear",
+                                                        fill_mode="constant"))
+            return ops.concatenate(views, axis=0)
+
+        def compute_output_shape(self, input_shape):
+            return (None, *input_shape[1:])
+
+        def get_config(self):
+            return {**super().get_config(), "scales": list(self.scales)}
+
+    @keras.saving.register_keras_serializable(package="digitboard")
+    class MeanOfViews(keras.layers.Layer):
+        def __init__(self, views=len(TTA_SCALES), **kwargs):
+            super().__init__(**kwargs)
+            self.views = int(views)
+
+        def call(self, probs):
+            return ops.mean(ops.reshape(probs, (self.views, -1, probs.shape[-1])), axis=0)
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+        def get_config(self):
+            return {**super().get_config(), "views": self.views}
+
+    return Views, MeanOfViews
+
+
+def with_views(model, scales=TTA_SCALES):
+    """The classifier reading each image as it is and zoomed by `scales`, its probabilities
+    averaged: one model, one call."""
+    keras = _keras()
+    views, mean_of_views = _register_views(keras)
+    images = keras.Input(model.input_shape[1:])
+    probs = mean_of_views(len(scales), name="mean_of_views")(model(views(scales, name="views")(images)))
+    return keras.Model(images, probs, name=f"{model.name}_views")
+
+
+def without_views(model):
+    """The classifier inside a model made by with_views (the model itself if it has no views):
+    what fine-tuning trains."""
+    views, _ = _register_views(_keras())
+    if any(isinstance(layer, views) for layer in model.layers):
+        return next(layer for layer in model.layers if hasattr(layer, "layers"))
+    return model
+
+
+def view_scales(model) -> list[float] | None:
+    """The zooms a model made by with_views reads at; None for a plain classifier."""
+    views, _ = _register_views(_keras())
+    return next((list(layer.scales) for layer in model.layers if isinstance(layer, views)), None)
 
 
 def _conv_bn(filters: int, kernel_size: int = 3, padding: str = "valid", strides: int = 1) -> list:

@@ -33,7 +33,7 @@ CLASSIFIER_WEIGHT = 1.0    # how much the classifier's confidence counts against
 UNLIKELY = -7.0            # log-probability below which a run of strokes is not tried as one digit
 WIDE_PENALTY = 6.0         # log-score cost per unit of aspect beyond MAX_ASPECT
 RENDER_HEIGHT = 120        # pixels: strokes are redrawn this tall for the classifier…
-RENDER_BRUSH = 6           # …with this pen (the board's ratio of pen to digit), as pen data is drawn for training
+RENDER_BRUSH = 6           # …with this pen, as pen data is drawn for training
 
 
 # ---------------------------------------------------------------- strokes in

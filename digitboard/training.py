@@ -49,7 +49,7 @@ class TrainConfig:
     mixed_precision: bool = False
 
 
-ELASTIC = 1.0  # pixels (at 28×28): typical size of the smooth random warp that makes each digit a new hand
+ELASTIC = 0.6  # pixels (at 28×28): typical size of the smooth random warp that makes each digit a new hand
 
 
 def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
