@@ -24,18 +24,20 @@ import numpy as np
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")  # no greeting line in front of `read: …`
 import pygame  # noqa: E402
 
-from digitboard.board_state import (Board, clear, expire_banner, label_and_save, load_demo_digits,
-                                    new_board, note_input, pen_down, pen_move, pen_up, resize,
-                                    settled, show_banner, toggle_help, undo, update_kiosk)
+from digitboard.board_state import (Board, cancel_label, check_label, clear, expire_banner,
+                                    load_demo_digits, new_board, note_input, pen_down, pen_move,
+                                    pen_up, resize, settled, show_banner, switch_model, toggle_help,
+                                    type_label, undo, update_kiosk, want_teach)
 from digitboard.board_view import Layout, draw, forget_surfaces, layout_for
 from digitboard.cli import Command, ExistingPath, Size
 from digitboard.errors import UserError
 from digitboard.files import replacing
-from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, DRAWN_DIR, REPORTS_DIR, ROOT
+from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, DRAWN_DIR, PERSONAL_MODEL, REPORTS_DIR, ROOT
 from digitboard.quiet import quiet_stderr
 from digitboard.reader import (BOARD_THREADS, exchange_with_reader, load_recognizer, start_reader,
                                stop_reader)
 from digitboard.strokes import PenDigit, layout_number, place_drawing, read_drawing
+from digitboard.teacher import exchange_with_teacher, start_teacher, stop_teacher
 
 SCREENSHOT_DIR = REPORTS_DIR / "screenshots"
 REPLAY_POINTS_PER_FRAME = 2      # mouse motion events per frame: a brisk hand at 60 fps
@@ -48,7 +50,7 @@ MAX_REPLAY_DIGITS = 12
 def handle_event(board: Board, event: pygame.event.Event, layout: Layout, now: float,
                  drawn_dir: Path) -> str | None:
     """Route one pygame event to the board. Returns what only the loop can do:
-    "quit", "fullscreen", "screenshot", "resize", or None."""
+    "quit", "fullscreen", "screenshot", "resize", "teach", "switch model", or None."""
     if event.type == pygame.QUIT:
         return None if board.kiosk else "quit"  # a kiosk ignores the window's close button
     if event.type == pygame.VIDEORESIZE:
@@ -83,7 +85,11 @@ def _handle_key(board: Board, event: pygame.event.Event, now: float, drawn_dir: 
     ctrl, shift = event.mod & pygame.KMOD_CTRL, event.mod & pygame.KMOD_SHIFT
     if event.key == pygame.K_q and ctrl and shift:
         return "quit"
-    if event.key == pygame.K_ESCAPE and board.show_help:
+    if event.key == pygame.K_ESCAPE and board.typed:
+        cancel_label(board, now, "Esc")
+    elif event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and board.typed:
+        cancel_label(board, now, f"{len(board.typed)} of {len(board.readings)} digits typed")
+    elif event.key == pygame.K_ESCAPE and board.show_help:
         toggle_help(board)
     elif event.key in (pygame.K_ESCAPE, pygame.K_q) and not ctrl:
         return None if board.kiosk else "quit"  # a stray Esc must not end a kiosk
@@ -97,8 +103,12 @@ def _handle_key(board: Board, event: pygame.event.Event, now: float, drawn_dir: 
         return "screenshot"
     elif event.key == pygame.K_f and not board.kiosk:
         return "fullscreen"
+    elif event.key == pygame.K_t and not ctrl:
+        return "teach" if want_teach(board, now) else None
+    elif event.key == pygame.K_m and not ctrl:
+        return "switch model"
     elif not ctrl and (digit := _digit_key(event)) is not None:
-        label_and_save(board, digit, drawn_dir, now)
+        type_label(board, digit, drawn_dir, now)
     return None
 
 
@@ -277,6 +287,9 @@ class BoardOptions:
     idle_seconds: float = 30.0
     demo_digits: tuple[PenDigit, ...] = ()
     drawn_dir: Path = DRAWN_DIR         # where labelled drawings go
+    model: Path = DEFAULT_MODEL         # the model the board opens with: what a teach starts from
+    personal_model: Path = PERSONAL_MODEL  # what a teach writes, and M switches to
+    allow_teach: bool = False           # a kiosk labels and teaches only when asked to
     snapshot: Path | None = None        # the window is saved here at the end
     max_seconds: float | None = None
     headless: bool = False              # no screen is fine: a replay was asked for
@@ -310,11 +323,17 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
     started = time.monotonic()
     board = new_board(layout.canvas.size, started, kiosk, options.idle_seconds,
                       list(options.demo_digits), options.model_name)
+    board.teach_allowed = not kiosk or options.allow_teach
+    if options.model.resolve() == options.personal_model.resolve():
+        board.model_kind = "personal"
     timings = Timings()
     draw(screen, board, layout)
     pygame.display.flip()
     timings.first_frame_s = seconds_since_process_start()
-    reader = start_reader(options.load_model)  # after the first frame: TensorFlow's import takes seconds
+    # after the first frame: TensorFlow's import takes seconds
+    reader = start_reader(options.load_model, {"shipped": teach_base(options),
+                                                "personal": options.personal_model})
+    teacher = None
     clock = pygame.time.Clock()
     try:
         while board.running:
@@ -325,13 +344,20 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
                     board.running = False
                 elif action == "screenshot":
                     save_screenshot(screen, board, now)
+                elif action == "teach":
+                    teacher = start_teacher(options.drawn_dir, teach_base(options), options.personal_model)
+                elif action == "switch model":
+                    switch_model(board, now, options.personal_model.is_file())
                 elif action in ("resize", "fullscreen"):
                     screen, window_size = change_window(screen, action, window_size)
                     layout = layout_for(screen.get_size(), kiosk)
                     resize(board, layout.canvas.size)
+            if teacher is not None and not exchange_with_teacher(board, teacher, now):
+                teacher = None
             timings.read_ms.extend(exchange_with_reader(board, reader, now))
             update_kiosk(board, now)
             expire_banner(board, now)
+            check_label(board, now)
             board.fps = clock.get_fps()
             draw(screen, board, layout)
             pygame.display.flip()
@@ -345,8 +371,17 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
         if options.snapshot is not None:
             save_window(screen, options.snapshot)
     finally:
+        stop_teacher(teacher)  # mine.keras keeps what it had: the teach writes it in one step
         stop_reader(reader)
     return board, timings
+
+
+def teach_base(options: BoardOptions) -> Path:
+    """What a teach starts from: the model the board opened with, or the shipped one when
+    that is the personal model itself (a teach always starts afresh from a shipped model)."""
+    if options.model.resolve() == options.personal_model.resolve():
+        return DEFAULT_MODEL
+    return options.model
 
 
 # ---------------------------------------------------------------- the command
@@ -370,12 +405,16 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
 @click.option("--size", type=Size(smallest=(320, 240)), default="1024x720",
               help="Window size WIDTHxHEIGHT (the kiosk is fullscreen).")
 @click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
-def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
+@click.option("--allow-teach", is_flag=True,
+              help="Kiosk: let visitors label drawings (0-9) and teach (T); off by default.")
+def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps, allow_teach):
     """Draw digits with the mouse; the model reads them live.
 
-    Keys: N, C or right click clear; Ctrl+Z or Backspace undo; 0-9 label the drawing and
-    save it under datasets/drawn/ for `train.py --extra`; S screenshot; F fullscreen;
-    H help; Esc or Q quit (kiosk: Ctrl+Shift+Q)."""
+    Keys: N, C or right click clear; Ctrl+Z or Backspace undo; 0-9 label the drawing (one
+    digit: its key; several: type the number, left to right) and save each digit under
+    datasets/drawn/<digit>/; T teach a personal model your handwriting in the background
+    (models/mine.keras); M switch between the shipped and the personal model; S screenshot;
+    F fullscreen; H help; Esc or Q quit (kiosk: Ctrl+Shift+Q)."""
     demo_given = click.get_current_context().get_parameter_source("demo").name != "DEFAULT"
     demo_digits = _read_option_file("--demo", load_demo_digits, demo) if kiosk or demo_given else []
     replay_digits, drawn_on = _read_option_file("--replay", read_drawing, replay) if replay is not None \
@@ -386,7 +425,7 @@ def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps):
     options = BoardOptions(partial(load_recognizer, model, threads=BOARD_THREADS), model.name, size,
                            fps, kiosk, idle, tuple(demo_digits), snapshot=snapshot,
                            max_seconds=REPLAY_TIMEOUT_S if replay else None,
-                           headless=replay is not None)
+                           headless=replay is not None, model=model, allow_teach=allow_teach)
     try:
         board, timings = run_board(options, on_frame=replay_number(replay_digits, drawn_on) if replay else None)
     except KeyboardInterrupt:  # Ctrl+C in the terminal: the window is closed already

@@ -124,12 +124,20 @@ def check_arch(ctx, param, value):
 @click.option("--mixed-precision/--no-mixed-precision", default=DEFAULTS.mixed_precision,
               help="float16 compute on a GPU (ignored on the CPU).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=RUN.out,
+              show_default="models/best.keras; models/mine.keras with --personalise",
               help="Where the best model goes; history.csv, curves.png and the card go beside it.")
+@click.option("--personalise", type=ExistingPath(file_okay=False, path_type=Path), default=RUN.personalise,
+              metavar="DIR",
+              help="Teach a model your handwriting in seconds: the drawings in DIR/<digit>/ (the board's "
+                   "datasets/drawn) teach --init-from (default models/best.keras); writes --out "
+                   "(default models/mine.keras) and its card.")
 def main(**options):
     """Train a digit reader; the epoch with the lowest validation loss is kept in --out."""
     from digitboard.data import load_training_data
     from digitboard.training import train
 
+    if options["personalise"] is not None:
+        return personalise(options)
     config = TrainConfig(**{f.name: options[f.name] for f in fields(TrainConfig)})
     out, grid = options["out"], options["grid"]
     axes = grid_axes(click.get_current_context(), grid, options["config"])
@@ -152,6 +160,35 @@ def main(**options):
     click.echo(f"best epoch {card['best_epoch']}/{card['epochs_run']}: "
                f"val accuracy {card['best_val_accuracy']:.4f}, {test}, "
                f"{card['wall_time_s'] / 60:.1f} min on {card['device']} → {out}")
+
+
+def personalise(options: dict) -> None:
+    """--personalise DIR: the board's teach, from the command line."""
+    from digitboard.data import load_mnist
+    from digitboard.paths import DEFAULT_MODEL, PERSONAL_MODEL
+    from digitboard.personalise import load_drawings, personalise as teach, replay_data
+
+    ctx = click.get_current_context()
+    given = {name for name in options if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+    ignored = given - {"personalise", "init_from", "out", "seed", "config"}
+    if ignored:
+        raise UserError(f"--personalise has its own recipe: drop {', '.join('--' + n.replace('_', '-') for n in sorted(ignored))}")
+    base = options["init_from"] or DEFAULT_MODEL
+    out = options["out"] if "out" in given else PERSONAL_MODEL
+    if out.suffix != ".keras":
+        raise UserError(f"--out {out}: the model file must end in .keras")
+    if out.resolve() == base.resolve():
+        raise UserError(f"--out {out} is the model being taught: write the personal model elsewhere")
+    drawings = load_drawings(options["personalise"])
+    click.echo(f"teaching {base} {len(drawings.labels)} drawings ({', '.join(f'{d}: {n}' for d, n in drawings.counts().items())})"
+               + (f"; skipped {len(drawings.skipped)} unreadable: {', '.join(drawings.skipped[:3])}"
+                  if drawings.skipped else ""))
+    mnist = load_mnist(echo=click.echo)
+    card = teach(base, drawings, out, replay_data(base, mnist, options["seed"]), test=(mnist.x_test, mnist.y_test), seed=options["seed"],
+                 command=command_line(), progress=lambda line: click.echo(line))
+    held = (f"its {card['held_back']} held-back drawings read {card['held_back_accuracy_before']:.1%} → "
+            f"{card['held_back_accuracy_after']:.1%}" if card["held_back"] else "no drawings held back to measure")
+    click.echo(f"taught in {card['wall_time_s']:.0f} s: {held}; MNIST test {card['test_accuracy']:.2%} → {out}")
 
 
 def grid_axes(ctx, grid: bool, config_path) -> dict[str, list]:

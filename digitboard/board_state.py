@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawings import save_drawing
+from .drawings import save_digits
 from .errors import UserError
 from .strokes import PenDigit, brush_for, draw_segment, draw_strokes, layout_number, read_strokes
 
@@ -82,6 +82,13 @@ class Board:
     rng: random.Random = field(default_factory=random.Random)
     fps: float = 0.0
     running: bool = True
+    teach_allowed: bool = True                   # digit keys label, T teaches, M switches models (kiosk: off)
+    teaching: str | None = None                  # the teach's progress while it runs
+    teach_last_line: str = ""
+    model_kind: str = "shipped"                  # "shipped" or "personal": the model in use
+    wanted_model: str | None = None              # the kind the loop should load next
+    typed: str = ""                              # digits typed so far to label a drawing of several
+    typed_at_version: int = -1                   # the ink they label
 
     @property
     def size(self) -> tuple[int, int]:
@@ -238,8 +245,13 @@ def reading_failed(board: Board, message: str, now: float) -> None:
     show_banner(board, f"reading failed: {message}", now, error=True)
 
 
-def model_ready(board: Board, device: str) -> None:
+def model_ready(board: Board, device: str, name: str | None = None, kind: str | None = None) -> None:
+    """The reader has a model: the first, or one swapped in (then its `name` and `kind`)."""
     board.model_state, board.model_message, board.device = "ready", "", device
+    if name is not None:
+        board.model_name, board.model_kind = name, kind or board.model_kind
+        # the same ink, read again by the new model
+        board.submitted_version = -1
 
 
 def model_failed(board: Board, message: str) -> None:
@@ -307,23 +319,113 @@ def note_input(board: Board, now: float) -> None:
 
 # ---------------------------------------------------------------- label and save
 
-def label_and_save(board: Board, digit: int, directory: Path, now: float,
-                   stamp: str | None = None) -> list[Path]:
-    """Save the drawing as `digit` and clear for the next one; a failure is a banner."""
+LABEL_SECONDS = 15.0  # how long the number being typed stays up
+TEACH_OFF = "labelling and teaching are off in this kiosk (start it with --allow-teach)"
+
+
+def type_label(board: Board, digit: int, directory: Path, now: float,
+               stamp: str | None = None) -> list[Path]:
+    """A digit key: label the drawing. With one digit on the board it is saved at once; with
+    several, the keys typed spell the number left to right and each digit is saved under its
+    own class once all are typed. Nothing is saved under a label the person did not give;
+    a failure is a banner. Returns the files written."""
+    if not board.teach_allowed:
+        show_banner(board, TEACH_OFF, now)
+        return []
     if not board.strokes:
         show_banner(board, "draw a digit first, then press its key to save it", now)
         return []
+    if board.model_state != "ready" or not settled(board):
+        show_banner(board, "wait for the reading, then type the digits you drew", now)
+        return []
+    readings = board.readings
+    if not readings:
+        show_banner(board, "no digit found to label: draw a larger one", now)
+        return []
+    if not board.typed:
+        board.typed_at_version = board.ink_version
+    board.typed += str(digit)
+    if len(board.typed) < len(readings):
+        shown = " ".join(board.typed) + " _" * (len(readings) - len(board.typed))
+        show_banner(board, f"label {shown}: type all {len(readings)} digits, left to right "
+                           "(Enter or Esc cancels)", now, seconds=LABEL_SECONDS)
+        return []
+    labels, board.typed = board.typed, ""
     stamp = stamp or time.strftime("%Y%m%d-%H%M%S") + f"-{int(now * 1000) % 1000:03d}"
     try:
-        written = save_drawing(board.canvas, board.strokes, digit, directory, stamp)
+        written = save_digits(readings, labels, stroke_arrays(board), board.size, board.brush,
+                              directory, stamp)
     except OSError as err:
         show_banner(board, f"could not save: {err.strerror or err}", now, error=True)
         return []
-    inputs = sum(1 for p in written if p.parent == Path(directory) / str(digit))
-    show_banner(board, f"saved as {digit}: {inputs} digit{'s' * (inputs != 1)} in "
-                       f"{Path(directory).name}/{digit}/", now)
+    where = Path(directory).name
+    show_banner(board, f"saved {' '.join(labels)}: " + ", ".join(f"{where}/{d}/" for d in dict.fromkeys(labels)), now)
     clear(board)
     return written
+
+
+def cancel_label(board: Board, now: float, why: str) -> None:
+    """Forget the digits typed so far (Esc, Enter too soon, the drawing changed)."""
+    if board.typed:
+        board.typed = ""
+        show_banner(board, f"label cancelled: {why}; nothing saved", now)
+
+
+def check_label(board: Board, now: float) -> None:
+    """Once a frame: a drawing that changes while its number is typed is no longer the one
+    labelled."""
+    if board.typed and board.ink_version != board.typed_at_version:
+        cancel_label(board, now, "the drawing changed")
+    elif board.typed and board.banner is None:
+        cancel_label(board, now, "too long without a key")
+
+
+# ---------------------------------------------------------------- teach, and the model in use
+
+def want_teach(board: Board, now: float) -> bool:
+    """T: whether a teach may start now (the loop starts it); else a banner says why not."""
+    if not board.teach_allowed:
+        show_banner(board, TEACH_OFF, now)
+        return False
+    if board.teaching is not None:
+        show_banner(board, "already teaching: the new model comes in when it is done", now)
+        return False
+    board.teaching, board.teach_last_line = "teaching: starting…", ""
+    show_banner(board, "teaching your handwriting in the background: keep drawing", now)
+    return True
+
+
+def teach_progress(board: Board, line: str) -> None:
+    board.teach_last_line = line
+    if line.startswith("step "):
+        board.teaching = f"teaching: {line}"
+
+
+def teach_finished(board: Board, worked: bool, last_line: str, now: float) -> None:
+    """The teach has ended: load the personal model if it worked, else say why not."""
+    board.teaching = None
+    if worked:
+        board.wanted_model = "personal"
+        show_banner(board, last_line, now, seconds=2 * BANNER_SECONDS)
+    else:
+        why = last_line.removeprefix("Error: ") or "it stopped without a word"
+        show_banner(board, f"teach failed: {why}", now, error=True, seconds=2 * BANNER_SECONDS)
+
+
+def switch_model(board: Board, now: float, personal_exists: bool) -> None:
+    """M: read with the other model, shipped or personal."""
+    if not board.teach_allowed:
+        show_banner(board, TEACH_OFF, now)
+        return
+    target = "shipped" if board.model_kind == "personal" else "personal"
+    if target == "personal" and not personal_exists:
+        show_banner(board, "no personal model yet: label your digits (draw, then type them) and press T", now)
+        return
+    board.wanted_model = target
+
+
+def model_swap_failed(board: Board, message: str, now: float) -> None:
+    show_banner(board, f"kept {board.model_name}: {message}", now, error=True)
 
 
 # ---------------------------------------------------------------- kiosk: idle clear, attract loop

@@ -29,7 +29,9 @@ HELP_LINES = [
     ("draw", "left mouse button"),
     ("clear", "N, C or right click"),
     ("undo last stroke", "Ctrl+Z or Backspace"),
-    ("label and save", "0 - 9"),
+    ("label and save", "0 - 9: type the digits drawn"),
+    ("teach it your handwriting", "T"),
+    ("shipped / personal model", "M"),
     ("screenshot", "S"),
     ("fullscreen", "F"),
     ("this help", "H"),
@@ -217,11 +219,13 @@ def draw_status(surface: pygame.Surface, board: Board, area: pygame.Rect) -> Non
     surface.fill(STATUS, area)
     size = round(area.height * 0.72)
     read = f"read {board.read_ms:.1f} ms" if board.read_ms is not None else "read –"
-    model = {"loading": "loading model…", "failed": "no model"}.get(board.model_state, board.model_name)
-    parts = [model, board.device or "–", f"{board.fps:.0f} fps", read]
+    model = {"loading": "loading model…", "failed": "no model"}.get(
+        board.model_state, f"{board.model_name} ({board.model_kind})")
+    parts = [model, board.device or "–", f"{board.fps:.0f} fps", read] + \
+        ([board.teaching] if board.teaching else [])
     left = _font(size).render("   ·   ".join(parts), True, DIM)  # changes every read: not worth caching
     surface.blit(left, left.get_rect(midleft=(area.x + 12, area.centery)))
-    right = _text("H help   N clear   Ctrl+Z undo   0-9 save", size, DIM)
+    right = _text("H help   N clear   Ctrl+Z undo   0-9 label   T teach", size, DIM)
     if right.get_width() + left.get_width() + 48 < area.width:
         surface.blit(right, right.get_rect(midright=(area.right - 12, area.centery)))
 

@@ -36,6 +36,7 @@ class RunSettings:
     limit: int | None = None           # train on this many random images only
     out: Path = DEFAULT_MODEL
     grid: bool = False                 # search the config's lists of values
+    personalise: Path | None = None    # teach --init-from the drawings in this folder
 
 
 def _kind(hint) -> type:

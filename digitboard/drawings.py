@@ -1,4 +1,4 @@
-"""Saving a labelled drawing from the board where `train.py --extra` finds it."""
+"""Saving labelled digits from the board where `train.py --extra` and `--personalise` find them."""
 
 from __future__ import annotations
 
@@ -8,33 +8,35 @@ import cv2
 import numpy as np
 
 from .files import write_bytes, write_text
-from .preprocess import digit_inputs
-from .strokes import PenDigit, stroke_json
+from .strokes import PenDigit, draw_strokes, stroke_json
 
 
-def save_drawing(canvas: np.ndarray, strokes: list[list[tuple[float, float]]], digit: int,
-                 directory: Path, stamp: str) -> list[Path]:
-    """Write a labelled drawing where `train.py --extra` finds it and return the files:
+def save_digits(readings: list, labels: str, strokes: list[np.ndarray], canvas_size: tuple[int, int],
+                brush: int, directory: Path, stamp: str) -> list[Path]:
+    """Write each reading of a drawing under its own label (`labels`, one digit each, left to
+    right) where `train.py --extra` and `--personalise` find it, and return the files:
 
-    directory/<digit>/<stamp>.png          the 28×28 model input (<stamp>-<i>.png for several digits)
-    directory/<digit>/<stamp>/canvas.png   the whole canvas
-    directory/<digit>/<stamp>/strokes.json the strokes, in canvas coordinates
+    directory/<digit>/<name>.png           the 28×28 model input the reader made of that digit
+    directory/<digit>/<name>/canvas.png    that digit's strokes alone, on a canvas of the board's size
+    directory/<digit>/<name>/strokes.json  those strokes, in canvas coordinates
 
-    The class-folder loader takes every file directly inside <digit>/, so the canvas and
-    strokes sit one folder down. Each file is written in one step. Raises OSError when the
-    disk refuses."""
-    _, images = digit_inputs(canvas)  # exactly what the reader feeds the model
-    class_dir = Path(directory) / str(digit)
-    extras = class_dir / stamp
-    extras.mkdir(parents=True, exist_ok=False)
-    names = [f"{stamp}.png"] if len(images) == 1 else [f"{stamp}-{i}.png" for i in range(len(images))]
+    <name> is `stamp`, or `stamp-<i>` for the i-th of several digits. The class-folder loader
+    takes every file directly inside <digit>/, so the extras sit one folder down. Each file is
+    written in one step. Raises OSError when the disk refuses."""
+    if len(labels) != len(readings) or not all(c in "0123456789" for c in labels):
+        raise ValueError(f"{len(readings)} readings need as many digit labels, got {labels!r}")
+    width, height = canvas_size
     written = []
-    for name, image in zip(names, images):
-        written.append(_write_png(class_dir / name, image))
-    written.append(_write_png(extras / "canvas.png", canvas))
-    pen = PenDigit(str(digit), [np.asarray(s, np.float64) for s in strokes])
-    write_text(extras / "strokes.json", stroke_json([pen], (canvas.shape[1], canvas.shape[0])))
-    written.append(extras / "strokes.json")
+    for i, (reading, label) in enumerate(zip(readings, labels)):
+        name = stamp if len(readings) == 1 else f"{stamp}-{i}"
+        class_dir = Path(directory) / label
+        extras = class_dir / name
+        extras.mkdir(parents=True, exist_ok=False)
+        own = [np.asarray(strokes[j], np.float64) for j in reading.strokes]
+        written.append(_write_png(class_dir / f"{name}.png", reading.image))
+        written.append(_write_png(extras / "canvas.png", draw_strokes(own, np.zeros((height, width), np.uint8), brush)))
+        write_text(extras / "strokes.json", stroke_json([PenDigit(label, own)], (width, height)))
+        written.append(extras / "strokes.json")
     return written
 
 

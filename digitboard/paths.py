@@ -7,6 +7,7 @@ MODELS_DIR = ROOT / "models"
 DATASETS_DIR = ROOT / "datasets"
 REPORTS_DIR = ROOT / "reports"
 DEFAULT_MODEL = MODELS_DIR / "best.keras"
+PERSONAL_MODEL = MODELS_DIR / "mine.keras"   # what the board's T and `train.py --personalise` write
 MNIST_CACHE = DATASETS_DIR / "mnist.npz"
 DRAWN_DIR = DATASETS_DIR / "drawn"
 DEMO_DIR = Path(__file__).resolve().parent / "demo"

@@ -17,8 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from .board_state import (Board, model_failed, model_ready, read_submitted, reading_failed,
-                          receive_reading, stroke_arrays, want_read)
+from .board_state import (Board, model_failed, model_ready, model_swap_failed, read_submitted,
+                          reading_failed, receive_reading, stroke_arrays, want_read)
 from .errors import UserError
 from .paths import DEFAULT_MODEL
 
@@ -36,10 +36,28 @@ class ReadJob:
 
 
 @dataclass(frozen=True)
+class LoadModel:
+    """Loop → reader: read with the model at `path` from now on (the `kind` the board shows)."""
+
+    path: Path
+    kind: str
+
+
+@dataclass(frozen=True)
 class ModelReady:
-    """Reader → loop: the model has loaded and runs on `device`."""
+    """Reader → loop: the model has loaded and runs on `device`; `name` and `kind` when it
+    replaced another (LoadModel)."""
 
     device: str
+    name: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class SwapFailed:
+    """Reader → loop: the model asked for by LoadModel did not load; the old one reads on."""
+
+    message: str
 
 
 @dataclass(frozen=True)
@@ -72,9 +90,10 @@ class ReadFailed:
 class Reader:
     """The loop's handle on the reader thread."""
 
-    jobs: queue.Queue         # ReadJob, or None to stop
-    results: queue.Queue      # ModelReady | ModelFailed | ReadDone | ReadFailed
+    jobs: queue.Queue         # ReadJob | LoadModel, or None to stop
+    results: queue.Queue      # ModelReady | ModelFailed | SwapFailed | ReadDone | ReadFailed
     thread: threading.Thread
+    models: dict = field(default_factory=dict)  # kind ("shipped", "personal") → path, for LoadModel
 
 
 # One thread reads a canvas in a few ms; TensorFlow's default pools spin on every core and
@@ -112,6 +131,14 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
         return
     results.put(ModelReady(getattr(recognizer, "device", "")))
     while (job := jobs.get()) is not None:
+        if isinstance(job, LoadModel):
+            try:
+                recognizer = load_recognizer(job.path)
+            except Exception as err:  # UserError or worse: the model in use reads on
+                results.put(SwapFailed(str(err)[:300]))
+            else:
+                results.put(ModelReady(getattr(recognizer, "device", ""), job.path.name, job.kind))
+            continue
         started = time.perf_counter()
         try:
             readings = recognizer.read(job.canvas, strokes=job.strokes)
@@ -121,13 +148,14 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
         results.put(ReadDone(job.version, readings, (time.perf_counter() - started) * 1000))
 
 
-def start_reader(load: Callable[[], object]) -> Reader:
-    """Start the reader thread; `load()` returns an object with `.read(canvas, strokes=…)` and `.device`."""
+def start_reader(load: Callable[[], object], models: dict | None = None) -> Reader:
+    """Start the reader thread; `load()` returns an object with `.read(canvas, strokes=…)` and
+    `.device`. `models` (kind → path) are the models the board may switch to."""
     jobs, results = queue.Queue(), queue.Queue()
     thread = threading.Thread(target=_read_forever, args=(load, jobs, results),
                               name="digitboard-reader", daemon=True)
     thread.start()
-    return Reader(jobs, results, thread)
+    return Reader(jobs, results, thread, dict(models or {}))
 
 
 def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float]:
@@ -140,8 +168,10 @@ def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float
         except queue.Empty:
             break
         match message:
-            case ModelReady(device):
-                model_ready(board, device)
+            case ModelReady(device, name, kind):
+                model_ready(board, device, name, kind)
+            case SwapFailed(text):
+                model_swap_failed(board, text, now)
             case ModelFailed(text):
                 model_failed(board, text)
             case ReadDone(version, readings, ms):
@@ -149,6 +179,9 @@ def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float
                 read_times.append(ms)
             case ReadFailed(_, text):
                 reading_failed(board, text, now)
+    if board.wanted_model is not None:
+        reader.jobs.put(LoadModel(Path(reader.models[board.wanted_model]), board.wanted_model))
+        board.wanted_model = None
     if want_read(board, now):
         reader.jobs.put(ReadJob(board.ink_version, board.canvas.copy(), stroke_arrays(board)))
         read_submitted(board, now)

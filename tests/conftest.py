@@ -74,6 +74,17 @@ TINY_MODEL_ARGS = ["--arch", "small", "--epochs", "1", "--limit", "1000", "--bat
 
 
 @pytest.fixture(scope="session")
+def shipped():
+    """The shipped model's Recognizer; skips when there is none."""
+    from digitboard.paths import DEFAULT_MODEL
+    from digitboard.recognizer import Recognizer
+
+    if not DEFAULT_MODEL.exists():
+        pytest.skip("no shipped model")
+    return Recognizer.load()
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, mnist) -> Path:
     """Path to a real model trained by `train.py` for tests that need one (board, recognizer, …).
 

@@ -23,9 +23,10 @@ from click.testing import CliRunner
 
 import board
 from board import BoardOptions
-from digitboard.board_state import (Board, clear, focus_reading, label_and_save, load_demo_digits,
-                                    new_board, note_input, number_text, pen_down, pen_move, pen_up,
-                                    read_submitted, receive_reading, resize, settled, undo,
+from digitboard.board_state import (Board, check_label, clear, focus_reading, load_demo_digits,
+                                    model_ready, new_board, note_input, number_text, pen_down,
+                                    pen_move, pen_up, read_submitted, receive_reading, resize,
+                                    settled, stroke_arrays, switch_model, type_label, undo,
                                     update_kiosk)
 from digitboard.board_view import layout_for
 from digitboard.errors import UserError
@@ -212,12 +213,31 @@ class TestReadings:
 
 # ---------------------------------------------------------------- label and save
 
+def read_board(board_: Board, recognizer) -> Board:
+    """The board as the loop leaves it once the reader has read its ink with `recognizer`."""
+    model_ready(board_, getattr(recognizer, "device", ""))
+    read_submitted(board_, 0.0)
+    receive_reading(board_, board_.ink_version,
+                    recognizer.read(board_.canvas, strokes=stroke_arrays(board_)), 1.0)
+    return board_
+
+
+def saved_files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def press(board_: Board, k: int, unicode: str = "", drawn_dir: Path = Path("unused")):
+    """Key `k` pressed, as the loop routes it."""
+    event = pygame.event.Event(pygame.KEYDOWN, key=k, mod=0, unicode=unicode)
+    return board.handle_event(board_, event, layout_for(board_.size), 0.0, drawn_dir)
+
+
 class TestLabelAndSave:
-    def test_one_digit_is_saved_for_train_py(self, tmp_path):
+    def test_one_digit_is_saved_at_once_for_train_py(self, tmp_path, shipped):
         board_ = new_board((400, 300))
         draw_line(board_, (200, 50), (200, 250))
         strokes = [list(s) for s in board_.strokes]
-        written = label_and_save(board_, 1, tmp_path, now=0.0, stamp="s1")
+        written = type_label(read_board(board_, shipped), 1, tmp_path, now=0.0, stamp="s1")
         assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == \
             ["1/s1.png", "1/s1/canvas.png", "1/s1/strokes.json"]
         image = cv2.imread(str(tmp_path / "1" / "s1.png"), cv2.IMREAD_UNCHANGED)
@@ -229,39 +249,86 @@ class TestLabelAndSave:
         assert [p.name for p in (tmp_path / "1").iterdir() if p.is_file()] == ["s1.png"]
         assert not board_.has_ink and not board_.banner.error
 
-    def test_several_digits_give_one_input_each(self, tmp_path):
-        label_and_save(two_digit_board(), 7, tmp_path, now=0.0, stamp="s2")
-        assert sorted(p.name for p in (tmp_path / "7").glob("*.png")) == ["s2-0.png", "s2-1.png"]
+    def test_a_number_is_labelled_digit_by_digit_each_with_its_own_strokes(self, tmp_path, shipped):
+        board_ = read_board(two_digit_board(), shipped)
+        assert len(board_.readings) == 2
+        one, seven = ([board_.strokes[i] for i in r.strokes] for r in board_.readings)
+        assert type_label(board_, 1, tmp_path, now=0.0, stamp="s2") == []
+        assert saved_files(tmp_path) == [] and "label 1 _" in board_.banner.text
+        type_label(board_, 7, tmp_path, now=0.1, stamp="s2")
+        assert saved_files(tmp_path) == ["1/s2-0.png", "1/s2-0/canvas.png", "1/s2-0/strokes.json",
+                                         "7/s2-1.png", "7/s2-1/canvas.png", "7/s2-1/strokes.json"]
+        for label, strokes in (("1", one), ("7", seven)):
+            [digit] = read_strokes(tmp_path / label / f"s2-{int(label == '7')}" / "strokes.json")
+            assert digit.label == label and len(digit.strokes) == len(strokes)
+            for got, drawn in zip(digit.strokes, strokes):
+                np.testing.assert_allclose(got, drawn, atol=0.05)
+        seven_input = cv2.imread(str(tmp_path / "7" / "s2-1.png"), cv2.IMREAD_UNCHANGED)
+        assert shipped.classify(seven_input[None]).argmax() == 7  # the 7's own image, not the 1's
+        assert not board_.has_ink and board_.banner.text.startswith("saved 1 7")
+
+    def test_one_key_on_a_number_saves_nothing_and_esc_cancels(self, tmp_path, shipped):
+        board_ = read_board(two_digit_board(), shipped)
+        press(board_, pygame.K_7, "7", tmp_path)
+        assert board_.typed == "7" and saved_files(tmp_path) == []
+        assert press(board_, pygame.K_ESCAPE) is None  # cancels the label; does not quit
+        assert board_.typed == "" and "cancelled" in board_.banner.text and board_.has_ink
+        press(board_, pygame.K_1, "1", tmp_path)
+        press(board_, pygame.K_RETURN, "\r")
+        assert "1 of 2 digits typed" in board_.banner.text and saved_files(tmp_path) == []
+
+    def test_changing_the_drawing_cancels_the_label(self, tmp_path, shipped):
+        board_ = read_board(two_digit_board(), shipped)
+        type_label(board_, 1, tmp_path, now=0.0)
+        draw_line(board_, (150, 100), (150, 200))
+        check_label(board_, 0.1)
+        assert board_.typed == "" and "the drawing changed" in board_.banner.text
+        assert saved_files(tmp_path) == []
 
     def test_nothing_to_save(self, tmp_path):
         board_ = new_board((400, 300))
-        assert label_and_save(board_, 3, tmp_path, now=0.0) == []
+        assert type_label(board_, 3, tmp_path, now=0.0) == []
         assert not any(tmp_path.iterdir()) and "draw a digit first" in board_.banner.text
 
+    def test_nothing_is_saved_before_the_reading(self, tmp_path):
+        board_ = two_digit_board()  # the model is still loading
+        assert type_label(board_, 3, tmp_path, now=0.0) == []
+        assert not any(tmp_path.iterdir()) and "wait for the reading" in board_.banner.text
+
+    def test_a_kiosk_labels_nothing_unless_allowed(self, tmp_path, shipped):
+        board_ = read_board(two_digit_board(), shipped)
+        board_.teach_allowed = False
+        for digit in (1, 7):
+            type_label(board_, digit, tmp_path, now=0.0)
+        assert saved_files(tmp_path) == [] and "--allow-teach" in board_.banner.text
+
     @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
-    def test_a_read_only_folder_is_a_banner(self, tmp_path):
+    def test_a_read_only_folder_is_a_banner(self, tmp_path, shipped):
         tmp_path.chmod(0o500)
         try:
-            board_ = two_digit_board()
-            assert label_and_save(board_, 7, tmp_path / "drawn", now=0.0) == []
+            board_ = new_board((400, 300))
+            draw_line(board_, (200, 50), (200, 250))
+            assert type_label(read_board(board_, shipped), 1, tmp_path / "drawn", now=0.0) == []
         finally:
             tmp_path.chmod(0o700)
         assert board_.banner.error and "could not save" in board_.banner.text and board_.has_ink
 
-    def test_a_read_only_disk_is_a_banner(self, tmp_path, monkeypatch):
+    def test_a_read_only_disk_is_a_banner(self, tmp_path, monkeypatch, shipped):
         def refuse(*args, **kwargs):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
         monkeypatch.setattr(Path, "write_bytes", refuse)  # what a read-only mount does, even to root
-        board_ = two_digit_board()
-        assert label_and_save(board_, 7, tmp_path, now=0.0) == []
+        board_ = new_board((400, 300))
+        draw_line(board_, (200, 50), (200, 250))
+        assert type_label(read_board(board_, shipped), 1, tmp_path, now=0.0) == []
         assert board_.banner.error and "Read-only file system" in board_.banner.text
 
-    def test_an_unwritable_path_is_a_banner(self, tmp_path):
+    def test_an_unwritable_path_is_a_banner(self, tmp_path, shipped):
         blocker = tmp_path / "drawn"
         blocker.write_text("a file where the folder should be")
-        board_ = two_digit_board()
-        assert label_and_save(board_, 7, blocker, now=0.0) == []
+        board_ = new_board((400, 300))
+        draw_line(board_, (200, 50), (200, 250))
+        assert type_label(read_board(board_, shipped), 1, blocker, now=0.0) == []
         assert board_.banner.error and "could not save" in board_.banner.text
         assert board_.has_ink  # nothing lost: fix the disk and press the key again
 
@@ -353,7 +420,7 @@ class TestEvents:
         send(mouse("down", (200, layout.canvas.y - 10)))  # on the header: no stroke
         assert len(board_.strokes) == 1
 
-    def test_keys_clear_undo_and_save(self, setup, tmp_path):
+    def test_keys_clear_undo_and_save(self, setup, tmp_path, shipped):
         board_, layout, send, stroke = setup
         stroke(200), stroke(400)
         send(key(pygame.K_BACKSPACE))
@@ -361,6 +428,7 @@ class TestEvents:
         stroke(400)
         send(key(pygame.K_z, pygame.KMOD_LCTRL))
         assert len(board_.strokes) == 1
+        read_board(board_, shipped)
         send(key(pygame.K_4, unicode="4"))
         assert len(list((tmp_path / "4").glob("*.png"))) == 1 and not board_.has_ink
         stroke(300)
@@ -379,6 +447,22 @@ class TestEvents:
         assert send(key(pygame.K_ESCAPE)) == ["quit"]
         assert send(key(pygame.K_q, unicode="q")) == ["quit"]
         assert send(pygame.event.Event(pygame.QUIT)) == ["quit"]
+
+    def test_teach_and_model_keys(self, setup):
+        board_, layout, send, stroke = setup
+        assert send(key(pygame.K_t, unicode="t")) == ["teach"] and board_.teaching
+        assert send(key(pygame.K_t, unicode="t")) == [None] and "already teaching" in board_.banner.text
+        assert send(key(pygame.K_m, unicode="m")) == ["switch model"]
+        switch_model(board_, 1.0, personal_exists=False)
+        assert board_.wanted_model is None and "no personal model yet" in board_.banner.text
+        switch_model(board_, 1.0, personal_exists=True)
+        assert board_.wanted_model == "personal"
+
+    def test_a_kiosk_neither_labels_nor_teaches_unless_allowed(self, setup):
+        board_, layout, send, stroke = setup
+        board_.teach_allowed = False
+        assert send(key(pygame.K_t, unicode="t"), kiosk=True) == [None] and not board_.teaching
+        assert "--allow-teach" in board_.banner.text
 
     def test_a_kiosk_quits_only_on_ctrl_shift_q(self, setup):
         board_, layout, send, stroke = setup

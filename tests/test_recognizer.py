@@ -19,13 +19,6 @@ def recognizer(tiny_model):
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    if not DEFAULT_MODEL.exists():
-        pytest.skip("no shipped model yet")
-    return Recognizer.load()
-
-
-@pytest.fixture(scope="module")
 def mnist_digits(mnist):
     return mnist.x_test[:50], mnist.y_test[:50].tolist()
 

@@ -15,13 +15,6 @@ from digitboard.strokes import PenDigit, draw_strokes, read_unipen
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    if not DEFAULT_MODEL.exists():
-        pytest.skip("no shipped model")
-    return Recognizer.load()
-
-
-@pytest.fixture(scope="module")
 def pen_digits():
     if not SHARED_PENDIGITS.exists():
         pytest.skip("no ../shared/pendigits (UCI pen digits)")

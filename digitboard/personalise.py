@@ -1,0 +1,201 @@
+"""Teaching a model one person's handwriting from a few dozen of their labelled drawings.
+
+A few hundred drawings are lost among 60,000 MNIST digits in a normal training run, so
+the recipe is made for them: every batch is half the person's drawings (oversampled, each
+copy augmented anew) and half a replay of MNIST training digits, so that nothing already
+known is forgotten; a few hundred steps at a low learning rate, with the normalisation
+statistics frozen (they were settled on far more data than a person draws). A share of
+each digit's drawings is held back to say how much better the new model reads them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .errors import UserError
+from .files import replacing
+
+STEPS = 300               # optimizer steps of one teach
+BATCH = 64                # images a step: half the person's, half replayed MNIST
+PEAK_RATE = 3e-4          # Adam; decays to nothing over the steps
+HOLD_BACK = 0.2           # of each digit's drawings (when it has 5 or more), to measure on
+PROGRESS_EVERY = 25       # steps between progress lines
+
+
+@dataclass
+class Drawings:
+    """A person's labelled 28×28 drawings, in the order they were saved."""
+
+    images: np.ndarray                    # (n, 28, 28) uint8
+    labels: np.ndarray                    # (n,) digits
+    source: str
+    skipped: list[str] = field(default_factory=list)  # files that could not be read
+
+    def counts(self) -> dict[str, int]:
+        return {str(d): int(np.sum(self.labels == d)) for d in range(10) if np.any(self.labels == d)}
+
+
+def load_drawings(directory: Path) -> Drawings:
+    """The drawings in `directory/<digit>/*.png` (the board's datasets/drawn layout; any image
+    the class-folder loader reads), oldest first by name. Files that cannot be read are
+    skipped and named; no drawings, or drawings of one digit only, are a UserError."""
+    from .data import IMAGE_SUFFIXES, read_image
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise UserError(f"no drawings folder at {directory}: label some drawings at the board first")
+    images, labels, skipped = [], [], []
+    for digit in range(10):
+        class_dir = directory / str(digit)
+        if not class_dir.is_dir():
+            continue
+        for path in sorted(p for p in class_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
+            image = read_image(path, 28, 1)
+            if image is None:
+                skipped.append(str(path.relative_to(directory)))
+                continue
+            images.append(image)
+            labels.append(digit)
+    if not images:
+        raise UserError(f"no drawings in {directory}" + (f" ({len(skipped)} unreadable)" if skipped else "") +
+                        ": draw a digit at the board and type it to label it, or put images in "
+                        f"{directory}/<digit>/")
+    drawings = Drawings(np.stack(images), np.array(labels, np.int64), str(directory), skipped)
+    if len(drawings.counts()) < 2:
+        (digit, count), = drawings.counts().items()
+        raise UserError(f"all {count} drawings in {directory} are {digit}s: teach needs at least two "
+                        "different digits to learn from")
+    return drawings
+
+
+PEN_REPLAY = 2000  # pen digits of the base model's own training data replayed, when it has them
+
+
+def replay_data(base: Path, mnist, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """What a teach replays so that the base model forgets nothing: MNIST's training digits,
+    and a sample of the pen files its card says it was trained on (when they are here)."""
+    from .data import pen_renderings
+    from .model import read_card
+    from .paths import ROOT
+    from .strokes import read_unipen
+
+    images, labels, sources = [mnist.x_train], [mnist.y_train], [f"MNIST train ({len(mnist.y_train)})"]
+    rng = np.random.default_rng(seed)
+    for extra in read_card(base).get("extra", []):
+        path = Path(extra) if Path(extra).is_absolute() else ROOT / extra
+        if not path.is_file():
+            continue
+        digits = read_unipen(path)
+        chosen = [digits[i] for i in rng.choice(len(digits), min(PEN_REPLAY, len(digits)), replace=False)]
+        images.append(np.stack([pen_renderings(d.strokes, 1, rng, d.label)[0] for d in chosen]))
+        labels.append(np.array([int(d.label) for d in chosen], np.int64))
+        sources.append(f"{path.name} ({len(chosen)} drawn)")
+    return np.concatenate(images), np.concatenate(labels), ", ".join(sources)
+
+
+def hold_back(labels: np.ndarray, fraction: float = HOLD_BACK) -> tuple[np.ndarray, np.ndarray]:
+    """(taught, held back) indices: the newest `fraction` of each digit that has 5 or more
+    drawings is held back; digits with fewer are all taught."""
+    taught, held = [], []
+    for digit in np.unique(labels):
+        where = np.flatnonzero(labels == digit)
+        keep = int(len(where) * fraction) if len(where) >= 5 else 0
+        taught.extend(where[:len(where) - keep])
+        held.extend(where[len(where) - keep:])
+    return np.array(sorted(taught), np.int64), np.array(sorted(held), np.int64)
+
+
+def teaching_batches(person: tuple[np.ndarray, np.ndarray], replay: tuple[np.ndarray, np.ndarray],
+                     steps: int, batch: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """steps × batch images, each batch half the person's drawings (drawn with replacement)
+    and half replayed base digits, in an order the batches keep."""
+    rng = np.random.default_rng(seed)
+    half = batch // 2
+    mine = rng.integers(0, len(person[0]), (steps, half))
+    theirs = rng.integers(0, len(replay[0]), (steps, batch - half))
+    images = np.concatenate([person[0][mine], replay[0][theirs]], axis=1)
+    labels = np.concatenate([person[1][mine], replay[1][theirs]], axis=1)
+    return images.reshape(-1, *images.shape[2:]), labels.reshape(-1)
+
+
+def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float | None:
+    from .data import as_model_input
+
+    if len(images) == 0:
+        return None
+    probs = model.predict(as_model_input(images), batch_size=512, verbose=0)
+    return round(float(np.mean(probs.argmax(axis=1) == labels)), 5)
+
+
+def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, steps: int = STEPS,
+                seed: int = 42, command: str = "",
+                progress: Callable[[str], None] = print) -> dict:
+    """Teach the model at `base` the person's `drawings`, replaying `replay` (images, labels,
+    description: replay_data) of the base data, and save it atomically at `out` with its card;
+    `test` (images, labels), e.g. MNIST's test set, is scored after. Returns the card."""
+    import keras
+    import tensorflow as tf
+
+    from .model import (load_model_file, model_card, tf_device, view_scales, with_views,
+                        without_views, write_card)
+    from .training import make_augmenter
+
+    started = time.time()
+    keras.utils.set_random_seed(seed)
+    loaded = load_model_file(base)
+    scales = view_scales(loaded)
+    model = without_views(loaded)
+    if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != 10:
+        raise UserError(f"{base} is not a 28×28 digit reader: it cannot be taught digits")
+    taught, held = hold_back(drawings.labels)
+    held_images, held_labels = drawings.images[held], drawings.labels[held]
+    before = accuracy(loaded, held_images, held_labels)
+
+    for layer in model.layers:  # frozen statistics: a few dozen drawings must not move them
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    images, labels = teaching_batches((drawings.images[taught], drawings.labels[taught]), replay[:2],
+                                      steps, BATCH, seed)
+    batches = (tf.data.Dataset.from_tensor_slices((images[..., None], labels)).batch(BATCH)
+               .map(make_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE)
+               .prefetch(tf.data.AUTOTUNE))
+    rate = keras.optimizers.schedules.CosineDecay(PEAK_RATE, decay_steps=steps, alpha=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
+                  jit_compile=False)
+    model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_progress_lines(steps, progress)])
+
+    final = with_views(model, scales) if scales else model
+    after = accuracy(final, held_images, held_labels)
+    test_accuracy = accuracy(final, *test) if test is not None else None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with replacing(out) as partial:
+        final.save(partial)
+    card = model_card(
+        out, final, tf_device(), kind="personal", base_model=str(base), drawings=drawings.source,
+        drawings_used=int(len(drawings.labels)), drawings_per_digit=drawings.counts(),
+        skipped_files=drawings.skipped, taught_on=int(len(taught)), held_back=int(len(held)),
+        held_back_accuracy_before=before, held_back_accuracy_after=after,
+        **({"test_accuracy": test_accuracy, "test_samples": int(len(test[1]))} if test is not None else {}),
+        recipe={"steps": steps, "batch": BATCH, "person_share": 0.5, "peak_learning_rate": PEAK_RATE,
+                "schedule": "cosine to 0", "batch_norm": "frozen", "augment": True,
+                "replay": replay[2]},
+        seed=seed, command=command, wall_time_s=round(time.time() - started, 1))
+    write_card(out, card)
+    return card
+
+
+def _progress_lines(steps: int, progress: Callable[[str], None]):
+    """A Keras callback that reports `step i/n` every PROGRESS_EVERY steps."""
+    import keras
+
+    class Progress(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if (batch + 1) % PROGRESS_EVERY == 0 or batch + 1 == steps:
+                progress(f"step {batch + 1}/{steps}")
+
+    return Progress()

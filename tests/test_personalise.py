@@ -1,0 +1,110 @@
+"""Teaching a personal model: `train.py --personalise`, its bad inputs, and the board's T."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pygame
+import pytest
+
+import board
+from board import BoardOptions
+from digitboard.personalise import hold_back, load_drawings
+from digitboard.reader import load_recognizer
+from digitboard.teacher import start_teacher, stop_teacher
+
+from conftest import assert_one_line_error, run_train, snapshot, write_image
+
+
+def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6) -> Path:
+    """A person's drawings as the board saves them: DIR/<digit>/<stamp>.png, with the board's
+    extras one folder down (which the loader must leave alone)."""
+    for digit in digits:
+        images = mnist.x_test[mnist.y_test == digit][:per_digit]
+        for i, image in enumerate(images):
+            write_image(folder / str(digit) / f"s{i}.png", image)
+            (folder / str(digit) / f"s{i}").mkdir()
+            (folder / str(digit) / f"s{i}" / "strokes.json").write_text("{not json")  # never read
+    return folder
+
+
+def test_the_newest_fifth_of_each_digit_is_held_back():
+    labels = np.array([0] * 5 + [1] * 10 + [2] * 3)
+    taught, held = hold_back(labels)
+    assert held.tolist() == [4, 13, 14] and len(taught) == 15  # 2s: too few to hold any back
+
+
+def test_teaching_writes_the_personal_model_and_its_card(tmp_path, tiny_model, mnist):
+    drawn = make_drawings(tmp_path / "drawn", mnist)
+    (drawn / "1" / "broken.png").write_bytes(b"not a png")
+    out = tmp_path / "models" / "mine.keras"
+    result = run_train("--personalise", drawn, "--init-from", tiny_model, "--out", out)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert "skipped 1 unreadable: 1/broken.png" in lines[0]
+    assert "step 300/300" in result.output and lines[-1].startswith("taught in ")
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["kind"] == "personal" and card["base_model"] == str(tiny_model)
+    assert card["drawings_used"] == 18 and card["drawings_per_digit"] == {"0": 6, "1": 6, "7": 6}
+    assert card["held_back"] == 3 and card["taught_on"] == 15 and card["skipped_files"] == ["1/broken.png"]
+    assert 0 <= card["held_back_accuracy_before"] <= 1 and 0 <= card["held_back_accuracy_after"] <= 1
+    assert card["test_samples"] == 10000 and card["test_accuracy"] > 0.5  # the tiny model still reads MNIST
+    assert load_recognizer(out).read(np.pad(mnist.x_test[0], 20))  # a working model
+
+
+@pytest.mark.parametrize("layout, message", [
+    ({}, "no drawings in"),
+    ({"7": 3}, "all 3 drawings in"),
+])
+def test_too_few_drawings_are_one_line(tmp_path, tiny_model, mnist, layout, message):
+    drawn = tmp_path / "drawn"
+    drawn.mkdir()
+    for digit, count in layout.items():
+        make_drawings(drawn, mnist, digits=(int(digit),), per_digit=count)
+    out = tmp_path / "mine.keras"
+    assert_one_line_error(run_train("--personalise", drawn, "--init-from", tiny_model, "--out", out), message)
+    assert not out.exists()
+
+
+def test_a_missing_folder_and_a_bad_out_are_one_line(tmp_path, tiny_model, mnist):
+    assert_one_line_error(run_train("--personalise", tmp_path / "nowhere"), "no such folder")
+    drawn = make_drawings(tmp_path / "drawn", mnist)
+    assert_one_line_error(run_train("--personalise", drawn, "--init-from", tiny_model, "--out", tiny_model),
+                          "is the model being taught")
+    assert_one_line_error(run_train("--personalise", drawn, "--epochs", 3), "--personalise has its own recipe")
+
+
+def test_a_teach_stopped_midway_leaves_the_old_model(tmp_path, tiny_model, mnist):
+    drawn = make_drawings(tmp_path / "drawn", mnist)
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "mine.keras").write_bytes(b"the model from last time")
+    before = snapshot(models)
+    teacher = start_teacher(drawn, tiny_model, models / "mine.keras")
+    time.sleep(2)  # importing TensorFlow: well before the model is written
+    stop_teacher(teacher)
+    assert teacher.process.returncode is not None and snapshot(models) == before
+
+
+def test_the_board_teaches_in_the_background_and_swaps_the_model_in(tmp_path, tiny_model, mnist, monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    drawn = make_drawings(tmp_path / "drawn", mnist)
+    personal = tmp_path / "mine.keras"
+    pressed = []
+
+    def press_t_then_wait(state, layout) -> bool:
+        if state.model_state == "ready" and not pressed:
+            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_t, mod=0, unicode="t"))
+            pressed.append(True)
+        return state.model_kind != "personal" and not (state.banner and state.banner.error)
+
+    options = BoardOptions(lambda: load_recognizer(tiny_model), "tiny.keras", (640, 480), drawn_dir=drawn,
+                           model=tiny_model, personal_model=personal, max_seconds=240, headless=True)
+    state, timings = board.run_board(options, on_frame=press_t_then_wait)
+    assert state.model_kind == "personal" and state.model_name == "mine.keras", state.banner
+    assert personal.is_file() and json.loads(personal.with_suffix(".json").read_text())["drawings_used"] == 18
+    assert state.teaching is None and state.banner.text.startswith("taught in")
+    assert len(timings.frame_ms) > 100  # the board kept drawing while it taught
