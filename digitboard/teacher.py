@@ -37,7 +37,7 @@ def start_teacher(drawn_dir: Path, base: Path, out: Path) -> Teacher:
     command = [sys.executable, str(ROOT / "train.py"), "--personalise", str(drawn_dir),
                "--init-from", str(base), "--out", str(out)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                               cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"},
                                preexec_fn=(lambda: os.nice(TEACH_NICENESS)) if os.name == "posix" else None)
     lines: queue.Queue = queue.Queue()
 
