@@ -236,6 +236,7 @@ def test_interrupt_after_the_first_checkpoint_leaves_a_loadable_model(
     assert model.output_shape == (None, 3)
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["interrupted"] is True and card["epochs_run"] == 1
+    assert "ended with the learning rate at " in card["too_short_to_trust"]  # stopped before it decayed
     assert len(history_rows(out.parent)) == 1
     assert not list(out.parent.glob("*.partial*"))
 
