@@ -157,9 +157,11 @@ def main(**options):
                  echo=click.echo)
     test = (f"test accuracy {card['test_accuracy']:.4f}, loss {card['test_loss']:.4f}"
             if "test_accuracy" in card else "no test set")
+    short = card["too_short_to_trust"]
     click.echo(f"best epoch {card['best_epoch']}/{card['epochs_run']}: "
                f"val accuracy {card['best_val_accuracy']:.4f}, {test}, "
-               f"{card['wall_time_s'] / 60:.1f} min on {card['device']} → {out}")
+               f"{card['wall_time_s'] / 60:.1f} min on {card['device']} → {out}"
+               + (f"; too short to trust: {short}" if short else ""))
 
 
 def personalise(options: dict) -> None:

@@ -156,6 +156,15 @@ def read_idx(path: Path, magic: int) -> np.ndarray:
     return body.reshape(dims)
 
 
+def write_idx(path: Path, array: np.ndarray) -> None:
+    """Write uint8 images (n, h, w) or labels (n,) as one IDX file, read back by read_idx."""
+    array = np.ascontiguousarray(array, np.uint8)
+    header = (0x0800 | array.ndim).to_bytes(4, "big")  # uint8 data: 2051 images, 2049 labels
+    header += b"".join(d.to_bytes(4, "big") for d in array.shape)
+    with replacing(path) as partial:
+        partial.write_bytes(header + array.tobytes())
+
+
 def _find_idx(directory: Path, stem: str) -> Path | None:
     for name in (stem, stem + ".gz"):
         for candidate in (directory / name, directory / name.replace("-idx", ".idx")):

@@ -64,6 +64,16 @@ def test_read_idx_round_trips_any_shape(tmp_path_factory, shape, seed, gz):
     assert np.array_equal(read_idx(path, IDX_IMAGES_MAGIC), array)
 
 
+def test_the_package_writes_idx_files_that_load_as_a_data_set(tmp_path):
+    rng = np.random.default_rng(0)
+    images, labels = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), np.array([3, 1, 4, 1, 5])
+    data.write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    data.write_idx(tmp_path / "train-labels-idx1-ubyte", labels)
+    dataset = load_data(str(tmp_path))
+    assert np.array_equal(dataset.x_train, images) and np.array_equal(dataset.y_train, labels)
+    assert not list(tmp_path.glob("*.partial*"))
+
+
 def test_idx_wrong_magic_is_refused(make_idx_dir):
     directory, (x_train, y_train, *_) = make_idx_dir()
     write_idx(directory / "train-images-idx3-ubyte", x_train, magic=IDX_LABELS_MAGIC)

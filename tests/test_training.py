@@ -92,6 +92,63 @@ def test_one_epoch_run_writes_model_history_curves_and_card(tiny_model, mnist):
     assert card["test_accuracy"] > 0.5  # it learned something in its one epoch
 
 
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, mnist):
+    """`train.py --limit 1000 --epochs 1` as a user would type it (the default cnn and recipe,
+    real MNIST): (its output, its card). About 20 s on a 2-core CPU."""
+    out = tmp_path_factory.mktemp("quick") / "best.keras"
+    result = run_train("--limit", 1000, "--epochs", 1, "--out", out)
+    assert result.exit_code == 0, result.output
+    return result.output, json.loads(out.with_suffix(".json").read_text())
+
+
+def test_a_one_epoch_run_on_1000_images_scores_well_above_chance(quick_run):
+    _, card = quick_run
+    assert card["config"]["arch"] == "cnn" and card["epochs_run"] == 1
+    assert card["test_samples"] == 10000
+    assert card["test_accuracy"] >= 0.5  # chance is 0.1; measured 0.86-0.87
+
+
+def test_a_tiny_run_says_it_is_too_short_to_trust_in_its_last_line_and_card(quick_run):
+    output, card = quick_run
+    # 950 training images at the auto batch size of 16: 60 steps; 5 % of 1000 validate
+    assert card["optimizer_steps"] == 60 and card["validation_samples"] == 50
+    assert card["too_short_to_trust"] == "60 optimizer steps (under 500), 50 validation images (under 500)"
+    last = output.splitlines()[-1]
+    assert last.startswith("best epoch 1/1: ") and last.endswith(f"; too short to trust: {card['too_short_to_trust']}")
+
+
+def test_too_short_to_trust_names_every_reason_and_none_for_a_long_enough_run():
+    assert training.too_short_to_trust(7134, 3000, 0.01) is None  # python train.py: 16 epochs of 446 steps
+    assert training.too_short_to_trust(500, 500) is None          # a constant rate never decays
+    assert training.too_short_to_trust(499, 3000, 0.01) == "499 optimizer steps (under 500)"
+    assert training.too_short_to_trust(7134, 300, 0.01) == "300 validation images (under 500)"
+    assert training.too_short_to_trust(2000, 3000, 0.65) == "ended with the learning rate at 65% of its peak"
+
+
+def test_a_long_enough_run_has_no_warning_in_its_last_line_or_card(make_class_folder, tmp_path, monkeypatch):
+    # the thresholds lowered, as a run long enough for the real ones takes minutes
+    monkeypatch.setattr(training, "MIN_STEPS", 1)
+    monkeypatch.setattr(training, "MIN_VALIDATION", 1)
+    out = tmp_path / "long.keras"
+    result = run_train("--data", make_class_folder(), *QUICK, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "too short" not in result.output
+    assert json.loads(out.with_suffix(".json").read_text())["too_short_to_trust"] is None
+
+
+def test_without_a_terminal_the_log_has_one_line_per_epoch(make_class_folder, tmp_path):
+    out = tmp_path / "log.keras"
+    result = run_train("--data", make_class_folder(), *QUICK, "--epochs", 3, "--out", out)  # CliRunner: no TTY
+    assert result.exit_code == 0, result.output
+    assert "\r" not in result.output and "\b" not in result.output  # no progress bar
+    lines = result.output.splitlines()
+    epochs = [line for line in lines if "val_loss" in line]
+    assert [line.split(" - ")[0] for line in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    assert lines[0].startswith("training on ") and lines[1:-1] == epochs
+    assert lines[-1].startswith("best epoch ")
+
+
 def test_class_folder_run_keeps_class_names(make_class_folder, tmp_path):
     data = make_class_folder(classes=("circle", "cross", "line"), n_train=6, n_test=2)
     out = tmp_path / "run" / "shapes.keras"
@@ -179,6 +236,7 @@ def test_interrupt_after_the_first_checkpoint_leaves_a_loadable_model(
     assert model.output_shape == (None, 3)
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["interrupted"] is True and card["epochs_run"] == 1
+    assert "ended with the learning rate at " in card["too_short_to_trust"]  # stopped before it decayed
     assert len(history_rows(out.parent)) == 1
     assert not list(out.parent.glob("*.partial*"))
 
