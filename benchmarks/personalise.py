@@ -27,7 +27,7 @@ from digitboard.cli import Command, ExistingPath  # noqa: E402
 from digitboard.data import load_mnist  # noqa: E402
 from digitboard.evaluation import DrawingStyle, digits_read, draw_on_canvas  # noqa: E402
 from digitboard.paths import DEFAULT_MODEL  # noqa: E402
-from digitboard.personalise import load_drawings, personalise, replay_data  # noqa: E402
+from digitboard.personalise import STEPS, load_drawings, personalise, replay_data  # noqa: E402
 from digitboard.recognizer import Recognizer  # noqa: E402
 from digitboard.strokes import PenDigit, read_unipen  # noqa: E402
 
@@ -70,9 +70,11 @@ def save_as_the_board_does(recognizer: Recognizer, digits: list[PenDigit], folde
 @click.option("--model", type=ExistingPath(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
               help="The model to teach: one not trained on these writers.")
 @click.option("--k", "per_digit", type=click.IntRange(1), default=5, help="Drawings of each digit taught.")
+@click.option("--writer", "only", multiple=True, help="Only these writers (repeatable); default all.")
+@click.option("--steps", type=click.IntRange(1), default=STEPS, help="Steps of each teach.")
 @click.option("--seed", type=int, default=0)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON too.")
-def main(pen_file, model, per_digit, seed, as_json):
+def main(pen_file, model, per_digit, only, steps, seed, as_json):
     """Teach each writer's first K drawings of each digit; read their other digits before and after."""
     digits, names = read_unipen(pen_file), writers(pen_file)
     if len(names) != len(digits):
@@ -81,7 +83,7 @@ def main(pen_file, model, per_digit, seed, as_json):
     mnist = load_mnist(echo=lambda _: None)
     replay = replay_data(model, mnist, seed)
     rows = []
-    for writer in dict.fromkeys(names):
+    for writer in [w for w in dict.fromkeys(names) if not only or w in only]:
         own = [d for d, w in zip(digits, names) if w == writer]
         taught, others, seen = [], [], {}
         for digit in own:
@@ -93,7 +95,7 @@ def main(pen_file, model, per_digit, seed, as_json):
             out = Path(folder) / "mine.keras"
             started = time.perf_counter()
             card = personalise(model, load_drawings(Path(folder) / "drawn"), out,
-                               replay, test=(mnist.x_test, mnist.y_test),
+                               replay, test=(mnist.x_test, mnist.y_test), steps=steps,
                                progress=lambda _: None)
             seconds = time.perf_counter() - started
             after = read_back(Recognizer.load(out), others, seed)
@@ -106,7 +108,7 @@ def main(pen_file, model, per_digit, seed, as_json):
     click.echo(f"mean: {mean['before']:.2%} → {mean['after']:.2%}, MNIST after {mean['mnist_after']:.2%}; "
                f"worst after {min(r['after'] for r in rows):.2%}; teach {max(r['teach_s'] for r in rows):.1f} s at most")
     if as_json:
-        click.echo(json.dumps({"model": str(model), "k": per_digit, "writers": rows, "mean": mean}))
+        click.echo(json.dumps({"model": str(model), "k": per_digit, "steps": steps, "writers": rows, "mean": mean}))
 
 
 if __name__ == "__main__":
