@@ -345,7 +345,8 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
                 elif action == "screenshot":
                     save_screenshot(screen, board, now)
                 elif action == "teach":
-                    teacher = start_teacher(options.drawn_dir, teach_base(options), options.personal_model)
+                    teacher = start_teacher(board, options.drawn_dir, teach_base(options),
+                                            options.personal_model, now)
                 elif action == "switch model":
                     switch_model(board, now, options.personal_model.is_file())
                 elif action in ("resize", "fullscreen"):

@@ -168,7 +168,7 @@ def personalise(options: dict) -> None:
     """--personalise DIR: the board's teach, from the command line."""
     from digitboard.data import load_mnist
     from digitboard.paths import DEFAULT_MODEL, PERSONAL_MODEL
-    from digitboard.personalise import load_drawings, personalise as teach, replay_data
+    from digitboard.personalise import check_writable, load_drawings, personalise as teach, replay_data
 
     ctx = click.get_current_context()
     given = {name for name in options if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
@@ -181,6 +181,7 @@ def personalise(options: dict) -> None:
         raise UserError(f"--out {out}: the model file must end in .keras")
     if out.resolve() == base.resolve():
         raise UserError(f"--out {out} is the model being taught: write the personal model elsewhere")
+    check_writable(out)
     drawings = load_drawings(options["personalise"])
     click.echo(f"teaching {base} {len(drawings.labels)} drawings ({', '.join(f'{d}: {n}' for d, n in drawings.counts().items())})"
                + (f"; skipped {len(drawings.skipped)} unreadable: {', '.join(drawings.skipped[:3])}"

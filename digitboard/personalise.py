@@ -10,6 +10,7 @@ each digit's drawings is held back to say how much better the new model reads th
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,7 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     from .training import make_augmenter
 
     started = time.time()
+    check_writable(out)
     keras.utils.set_random_seed(seed)
     loaded = load_model_file(base)
     scales = view_scales(loaded)
@@ -172,9 +174,11 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     final = with_views(model, scales) if scales else model
     after = accuracy(final, held_images, held_labels)
     test_accuracy = accuracy(final, *test) if test is not None else None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with replacing(out) as partial:
-        final.save(partial)
+    try:
+        with replacing(out) as partial:
+            final.save(partial)
+    except OSError as err:
+        raise UserError(f"cannot write {out}: {err.strerror or err}") from None
     card = model_card(
         out, final, tf_device(), kind="personal", base_model=str(base), drawings=drawings.source,
         drawings_used=int(len(drawings.labels)), drawings_per_digit=drawings.counts(),
@@ -187,6 +191,16 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
         seed=seed, command=command, wall_time_s=round(time.time() - started, 1))
     write_card(out, card)
     return card
+
+
+def check_writable(out: Path) -> None:
+    """Say before teaching, not after, that `out` cannot be written."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot write {out}: {err.strerror or err}") from None
+    if not os.access(out.parent, os.W_OK):
+        raise UserError(f"cannot write {out}: {out.parent} is not writable")
 
 
 def _progress_lines(steps: int, progress: Callable[[str], None]):

@@ -32,13 +32,23 @@ class Teacher:
     out: Path
 
 
-def start_teacher(drawn_dir: Path, base: Path, out: Path) -> Teacher:
-    """Start teaching `base` the drawings in `drawn_dir`, writing `out`."""
+def start_teacher(board: Board, drawn_dir: Path, base: Path, out: Path, now: float) -> Teacher | None:
+    """Start teaching `base` the drawings in `drawn_dir`, writing `out`; None (and a banner)
+    when no process can be started."""
     command = [sys.executable, str(ROOT / "train.py"), "--personalise", str(drawn_dir),
                "--init-from", str(base), "--out", str(out)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"},
-                               preexec_fn=(lambda: os.nice(TEACH_NICENESS)) if os.name == "posix" else None)
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                   cwd=ROOT, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3",
+                                                  "PYTHONUNBUFFERED": "1"})
+    except OSError as err:
+        teach_finished(board, False, f"cannot start it: {err.strerror or err}", now)
+        return None
+    if hasattr(os, "setpriority"):  # after the start: preexec_fn is unsafe beside the reader thread
+        try:
+            os.setpriority(os.PRIO_PROCESS, process.pid, TEACH_NICENESS)
+        except OSError:
+            pass  # it runs at the board's priority: slower frames, still a teach
     lines: queue.Queue = queue.Queue()
 
     def pass_lines():

@@ -12,7 +12,8 @@ import pytest
 
 import board
 from board import BoardOptions
-from digitboard.personalise import hold_back, load_drawings
+from digitboard.board_state import new_board
+from digitboard.personalise import hold_back
 from digitboard.reader import load_recognizer
 from digitboard.teacher import start_teacher, stop_teacher
 
@@ -75,6 +76,9 @@ def test_a_missing_folder_and_a_bad_out_are_one_line(tmp_path, tiny_model, mnist
     assert_one_line_error(run_train("--personalise", drawn, "--init-from", tiny_model, "--out", tiny_model),
                           "is the model being taught")
     assert_one_line_error(run_train("--personalise", drawn, "--epochs", 3), "--personalise has its own recipe")
+    (tmp_path / "blocker").write_text("a file where the models folder should be")
+    assert_one_line_error(run_train("--personalise", drawn, "--init-from", tiny_model,
+                                    "--out", tmp_path / "blocker" / "mine.keras"), "cannot write")
 
 
 def test_a_teach_stopped_midway_leaves_the_old_model(tmp_path, tiny_model, mnist):
@@ -83,7 +87,7 @@ def test_a_teach_stopped_midway_leaves_the_old_model(tmp_path, tiny_model, mnist
     models.mkdir()
     (models / "mine.keras").write_bytes(b"the model from last time")
     before = snapshot(models)
-    teacher = start_teacher(drawn, tiny_model, models / "mine.keras")
+    teacher = start_teacher(new_board((400, 300)), drawn, tiny_model, models / "mine.keras", 0.0)
     time.sleep(2)  # importing TensorFlow: well before the model is written
     stop_teacher(teacher)
     assert teacher.process.returncode is not None and snapshot(models) == before
