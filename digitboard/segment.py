@@ -472,6 +472,7 @@ def read_ink(segments: list, classify: Classify) -> list[InkDigit]:
         for offset, ink in _split_blob(segment.ink, height, brush, classify):
             x0, y0, x1, y1 = _ink_box(ink)
             pieces.append(((x + offset + x0, y + y0, x1 - x0, y1 - y0), ink))
+    pieces.sort(key=lambda piece: piece[0][0] + piece[0][2] / 2)  # a cut piece's ink box moves its centre
     images = np.stack([normalize_digit(ink) for _, ink in pieces])
     probs = classify(images)
     return [InkDigit(box, image, p) for (box, _), image, p in zip(pieces, images, probs)]
