@@ -324,7 +324,7 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
     board = new_board(layout.canvas.size, started, kiosk, options.idle_seconds,
                       list(options.demo_digits), options.model_name)
     board.teach_allowed = not kiosk or options.allow_teach
-    if options.model.resolve() == options.personal_model.resolve():
+    if opens_personal(options):
         board.model_kind = "personal"
     timings = Timings()
     draw(screen, board, layout)
@@ -377,12 +377,14 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
     return board, timings
 
 
+def opens_personal(options: BoardOptions) -> bool:
+    return options.model.resolve() == options.personal_model.resolve()
+
+
 def teach_base(options: BoardOptions) -> Path:
     """What a teach starts from: the model the board opened with, or the shipped one when
     that is the personal model itself (a teach always starts afresh from a shipped model)."""
-    if options.model.resolve() == options.personal_model.resolve():
-        return DEFAULT_MODEL
-    return options.model
+    return DEFAULT_MODEL if opens_personal(options) else options.model
 
 
 # ---------------------------------------------------------------- the command

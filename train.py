@@ -136,13 +136,13 @@ def main(**options):
     from digitboard.data import load_training_data
     from digitboard.training import train
 
+    out, grid = options["out"], options["grid"]
+    if out.suffix != ".keras":  # the checkpoint saves whole models only as .keras
+        raise UserError(f"--out {out}: the model file must end in .keras")
     if options["personalise"] is not None:
         return personalise(options)
     config = TrainConfig(**{f.name: options[f.name] for f in fields(TrainConfig)})
-    out, grid = options["out"], options["grid"]
     axes = grid_axes(click.get_current_context(), grid, options["config"])
-    if out.suffix != ".keras":  # the checkpoint saves whole models only as .keras
-        raise UserError(f"--out {out}: the model file must end in .keras")
     if grid and options["init_from"] is not None:
         raise UserError("--grid trains every combination from scratch: drop --init-from")
     limit = GRID_LIMIT if grid and options["limit"] is None else options["limit"]
@@ -174,24 +174,25 @@ def personalise(options: dict) -> None:
     given = {name for name in options if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
     ignored = given - {"personalise", "init_from", "out", "seed", "config"}
     if ignored:
-        raise UserError(f"--personalise has its own recipe: drop {', '.join('--' + n.replace('_', '-') for n in sorted(ignored))}")
+        flags = ", ".join("--" + name.replace("_", "-") for name in sorted(ignored))
+        raise UserError(f"--personalise has its own recipe: drop {flags}")
     base = options["init_from"] or DEFAULT_MODEL
     out = options["out"] if "out" in given else PERSONAL_MODEL
-    if out.suffix != ".keras":
-        raise UserError(f"--out {out}: the model file must end in .keras")
     if out.resolve() == base.resolve():
         raise UserError(f"--out {out} is the model being taught: write the personal model elsewhere")
     check_writable(out)
     drawings = load_drawings(options["personalise"])
-    click.echo(f"teaching {base} {len(drawings.labels)} drawings ({', '.join(f'{d}: {n}' for d, n in drawings.counts().items())})"
+    counts = ", ".join(f"{digit}: {n}" for digit, n in drawings.counts().items())
+    click.echo(f"teaching {base} {len(drawings.labels)} drawings ({counts})"
                + (f"; skipped {len(drawings.skipped)} unreadable: {', '.join(drawings.skipped[:3])}"
                   if drawings.skipped else ""))
     mnist = load_mnist(echo=click.echo)
-    card = teach(base, drawings, out, replay_data(base, mnist, options["seed"]), test=(mnist.x_test, mnist.y_test), seed=options["seed"],
-                 command=command_line(), progress=lambda line: click.echo(line))
+    card = teach(base, drawings, out, replay_data(base, mnist, options["seed"]),
+                 test=(mnist.x_test, mnist.y_test), seed=options["seed"], command=command_line(),
+                 progress=click.echo)
     held = (f"its {card['held_back']} held-back drawings read {card['held_back_accuracy_before']:.1%} → "
             f"{card['held_back_accuracy_after']:.1%}" if card["held_back"] else "no drawings held back to measure")
-    click.echo(f"taught in {card['wall_time_s']:.0f} s: {held}; MNIST test {card['test_accuracy']:.2%} → {out}")
+    click.echo(f"taught in {card['wall_time_s']:.0f} s: {held}; MNIST test {card['test_accuracy']:.2%}; saved {out}")
 
 
 def grid_axes(ctx, grid: bool, config_path) -> dict[str, list]:

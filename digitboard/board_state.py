@@ -84,7 +84,6 @@ class Board:
     running: bool = True
     teach_allowed: bool = True                   # digit keys label, T teaches, M switches models (kiosk: off)
     teaching: str | None = None                  # the teach's progress while it runs
-    teach_last_line: str = ""
     model_kind: str = "shipped"                  # "shipped" or "personal": the model in use
     wanted_model: str | None = None              # the kind the loop should load next
     typed: str = ""                              # digits typed so far to label a drawing of several
@@ -390,13 +389,12 @@ def want_teach(board: Board, now: float) -> bool:
     if board.teaching is not None:
         show_banner(board, "already teaching: the new model comes in when it is done", now)
         return False
-    board.teaching, board.teach_last_line = "teaching: starting…", ""
+    board.teaching = "teaching: starting…"
     show_banner(board, "teaching your handwriting in the background: keep drawing", now)
     return True
 
 
 def teach_progress(board: Board, line: str) -> None:
-    board.teach_last_line = line
     if line.startswith("step "):
         board.teaching = f"teaching: {line}"
 

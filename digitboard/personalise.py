@@ -144,16 +144,14 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
 
     from .model import (load_model_file, model_card, tf_device, view_scales, with_views,
                         without_views, write_card)
-    from .training import make_augmenter
+    from .training import check_init_model, make_augmenter
 
     started = time.time()
-    check_writable(out)
     keras.utils.set_random_seed(seed)
     loaded = load_model_file(base)
     scales = view_scales(loaded)
     model = without_views(loaded)
-    if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != 10:
-        raise UserError(f"{base} is not a 28×28 digit reader: it cannot be taught digits")
+    check_init_model(model, (28, 28, 1), 10, base)
     taught, held = hold_back(drawings.labels)
     held_images, held_labels = drawings.images[held], drawings.labels[held]
     before = accuracy(loaded, held_images, held_labels)
@@ -194,7 +192,8 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
 
 
 def check_writable(out: Path) -> None:
-    """Say before teaching, not after, that `out` cannot be written."""
+    """Say before teaching, not after, that `out` cannot be written (personalise itself only
+    finds out when it saves)."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as err:

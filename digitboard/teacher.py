@@ -30,6 +30,7 @@ class Teacher:
     process: subprocess.Popen
     lines: queue.Queue        # its output, line by line; None once it has ended
     out: Path
+    last_line: str = ""       # what it said last: the summary, or the error, once it ends
 
 
 def start_teacher(board: Board, drawn_dir: Path, base: Path, out: Path, now: float) -> Teacher | None:
@@ -63,7 +64,6 @@ def start_teacher(board: Board, drawn_dir: Path, base: Path, out: Path, now: flo
 def exchange_with_teacher(board: Board, teacher: Teacher, now: float) -> bool:
     """Show the teach's progress on the board; True while it runs. When it has ended the board
     hears how (teach_finished) and, if it worked, wants the new model."""
-    last = board.teach_last_line
     while True:
         try:
             line = teacher.lines.get_nowait()
@@ -72,10 +72,10 @@ def exchange_with_teacher(board: Board, teacher: Teacher, now: float) -> bool:
         if line is None:
             break
         if line.strip():
-            last = line.strip()
-            teach_progress(board, last)
+            teacher.last_line = line.strip()
+            teach_progress(board, teacher.last_line)
     code = teacher.process.wait()
-    teach_finished(board, code == 0, last, now)
+    teach_finished(board, code == 0, teacher.last_line, now)
     return False
 
 
