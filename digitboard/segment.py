@@ -235,7 +235,10 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
             odds[(first, k)] = new_digit_log_odds(paths[first:k], paths[k], height)
         return odds[(first, k)]
 
-    runs, inside = [], {}  # runs of consecutive strokes that could be one digit
+    def link(prev: tuple[int, int], a: int) -> float:  # log-probability that stroke a starts a digit after prev
+        return _log_sigmoid(starts_digit(prev[0], a))
+
+    runs, shape = [], {}  # runs of consecutive strokes that could be one digit; their score without the classifier
     for start in range(n):
         log_p = 0.0  # that each later stroke of the run continues it
         for stop in range(start + 1, min(n, start + MAX_STROKES) + 1):
@@ -245,26 +248,26 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
             if log_p < UNLIKELY or box[2] - box[0] > 2.0 * max(box[3] - box[1], height):
                 break  # longer runs are less likely still, and wider
             runs.append((start, stop))
-            inside[(start, stop)] = log_p
-    images = np.stack([render_strokes(strokes[a:b]) for a, b in runs])
-    probs = classify(images)
-    score = {run: inside[run] + CLASSIFIER_WEIGHT * float(np.log(p.max() + 1e-9))
-             + piece_prior(_union(boxes[run[0]:run[1]]), height) for run, p in zip(runs, probs)}
-    # best[(a, b)]: the best score of strokes [0, b) cut into digits, the last being [a, b)
-    best: dict[tuple[int, int], tuple[float, tuple | None]] = {}
-    for a, b in runs:  # runs come ordered by start, so every predecessor is scored already
-        if a == 0:
-            best[(a, b)] = (score[(a, b)], None)
-            continue
-        best[(a, b)] = max(((best[prev][0] + score[(a, b)] + _log_sigmoid(starts_digit(prev[0], a)), prev)
-                            for prev in best if prev[1] == a), key=lambda option: option[0])
-    run = max((r for r in best if r[1] == n), key=lambda r: best[r][0])
-    index = {run: i for i, run in enumerate(runs)}
+            shape[(start, stop)] = log_p + piece_prior(box, height)
+    # The classifier only lowers a cut's score (log p ≤ 0), so read the cut that scores best
+    # without it first: a run whose best cut without the classifier scores below that cut's
+    # full score cannot be in the best cut, and is never drawn or read.
+    forward, after = _forward(runs, shape, link), _backward(runs, shape, link, n)
+    leading = _best_path(forward, n)
+    read = dict(zip(leading, _read_runs(leading, strokes, classify)))  # run: (image, probs)
+
+    def full_score(run):
+        return shape[run] + CLASSIFIER_WEIGHT * float(np.log(read[run][1].max() + 1e-9))
+
+    bar = sum(map(full_score, leading)) + sum(link(a, b[0]) for a, b in zip(leading, leading[1:]))
+    contenders = [run for run in runs if run not in read and run in forward
+                  and forward[run][0] + after[run] >= bar]
+    read.update(zip(contenders, _read_runs(contenders, strokes, classify)))
+    best = _forward([run for run in runs if run in read], {run: full_score(run) for run in read}, link)
     groups = []  # [stroke indices, image, probs], in drawing order
-    while run is not None:
-        groups.append([list(range(*run)), images[index[run]], probs[index[run]]])
-        run = best[run][1]
-    groups = _join_late_fragments(_return_strays(groups[::-1], boxes), boxes, height)
+    for run in _best_path(best, n):
+        groups.append([list(range(*run)), *read[run]])
+    groups = _join_late_fragments(_return_strays(groups, boxes), boxes, height)
     changed = [g for g in groups if g[1] is None]  # read again, in one call
     if changed:
         redrawn = np.stack([render_strokes([strokes[k] for k in g[0]]) for g in changed])
@@ -272,6 +275,48 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
             g[1], g[2] = image, p
     found = [StrokeGroup(tuple(g[0]), tuple(_union(boxes[g[0]])), g[1], g[2]) for g in groups]
     return sorted(found, key=lambda g: (g.box[0] + g.box[2]) / 2)
+
+
+def _read_runs(runs: list[tuple[int, int]], strokes: list[np.ndarray], classify: Classify) -> list:
+    """(image, probs) of each run of strokes, read in one call."""
+    if not runs:
+        return []
+    images = np.stack([render_strokes(strokes[a:b]) for a, b in runs])
+    return list(zip(images, classify(images)))
+
+
+def _forward(runs: list[tuple[int, int]], score: dict, link: Callable) -> dict:
+    """best[(a, b)]: (the best score of strokes [0, b) cut into runs, the last being (a, b),
+    the run before it). `runs` come ordered by start, so every predecessor is scored first;
+    a run that no run leads to is left out."""
+    best: dict[tuple[int, int], tuple[float, tuple | None]] = {}
+    for a, b in runs:
+        if a == 0:
+            best[(a, b)] = (score[(a, b)], None)
+            continue
+        options = [(best[prev][0] + link(prev, a) + score[(a, b)], prev) for prev in best if prev[1] == a]
+        if options:
+            best[(a, b)] = max(options, key=lambda option: option[0])
+    return best
+
+
+def _backward(runs: list[tuple[int, int]], score: dict, link: Callable, n: int) -> dict:
+    """after[(a, b)]: the best score of strokes [b, n) cut into runs, coming after run (a, b)."""
+    after: dict[tuple[int, int], float] = {}
+    for a, b in reversed(runs):
+        after[(a, b)] = 0.0 if b == n else max(
+            (link((a, b), c) + score[(c, d)] + after[(c, d)] for c, d in after if c == b), default=-np.inf)
+    return after
+
+
+def _best_path(best: dict, n: int) -> list[tuple[int, int]]:
+    """The runs of the best cut of all n strokes, in drawing order."""
+    run = max((r for r in best if r[1] == n), key=lambda r: best[r][0])
+    path = []
+    while run is not None:
+        path.append(run)
+        run = best[run][1]
+    return path[::-1]
 
 
 def _overlap(box: np.ndarray, other: np.ndarray) -> float:

@@ -10,7 +10,7 @@ from digitboard import Recognizer
 from digitboard.errors import UserError
 from digitboard.evaluation import write_number
 from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
-from digitboard.segment import check_strokes, digit_height, stroke_boxes, transition_features
+from digitboard.segment import check_strokes, digit_height, group_strokes, stroke_boxes, transition_features
 from digitboard.strokes import PenDigit, draw_strokes, read_unipen
 
 
@@ -53,6 +53,18 @@ class TestWithStrokes:
         assert [r.strokes for r in readings] == [(0,), (1,), (2, 3)]
         assert [r.digit for r in readings] == [1, 7, 4]
         assert readings[0].box[0] < readings[1].box[0] < readings[2].box[0]
+
+    def test_a_clear_number_is_read_with_one_image_per_digit(self, shipped):
+        canvas, strokes = write(ONE, SEVEN, FOUR, gap=0.3)
+        classified = []
+
+        def counting(images):
+            classified.append(len(images))
+            return shipped.classify(images)
+
+        groups = group_strokes(check_strokes(strokes, canvas.shape), counting)
+        assert [g.strokes for g in groups] == [(0,), (1,), (2, 3)]
+        assert classified == [3]  # the runs that cannot beat the clear cut are never drawn or read
 
     @pytest.mark.parametrize("digit, label", [(FIVE, 5), (FOUR, 4), (ZERO_IN_TWO_ARCS, 0)])
     def test_a_digit_of_several_strokes_stays_whole(self, shipped, digit, label):

@@ -61,6 +61,22 @@ def interrupt_at(monkeypatch):
 # ---------------------------------------------------------------- a normal run
 
 
+@pytest.mark.parametrize("shape", [(130, 28, 28, 1), (3, 40, 32, 3)])
+def test_the_augmenter_moves_each_image_and_keeps_its_ink(shape):
+    import tensorflow as tf
+
+    images = np.zeros(shape, np.float32)
+    height, width = shape[1:3]
+    images[:, height // 4:3 * height // 4, width // 2 - 2:width // 2 + 2] = 255.0  # a bar in the middle
+    varied, labels = training.make_augmenter(0, (height, width))(tf.constant(images), tf.range(shape[0]))
+    varied = varied.numpy()
+    assert varied.shape == images.shape and varied.dtype == np.float32
+    assert varied.min() >= 0 and varied.max() <= 255 and list(labels.numpy()) == list(range(shape[0]))
+    assert not np.any(np.all(varied == images, axis=(1, 2, 3)))  # every image changes…
+    mass = varied.sum(axis=(1, 2, 3)) / images.sum(axis=(1, 2, 3))
+    assert np.all((mass > 0.5) & (mass < 2.0))  # … and keeps about its ink
+
+
 def test_one_epoch_run_writes_model_history_curves_and_card(tiny_model, mnist):
     folder = tiny_model.parent
     model = keras.models.load_model(tiny_model)
