@@ -148,20 +148,25 @@ FEATURE_NAMES = ("start right of digit", "x overlap", "x overlap of narrower", "
 def transition_features(digit: list[np.ndarray], stroke: np.ndarray, height: float) -> np.ndarray:
     """How a new stroke sits against the strokes of the digit being written, in digit heights:
     the evidence for whether it starts the next digit (see BOUNDARY_COEF)."""
-    box, new = _union(stroke_boxes(digit)), stroke_boxes([stroke])[0]
+    ink = np.concatenate(digit)
+    box, new = (*ink.min(axis=0), *ink.max(axis=0)), (*stroke.min(axis=0), *stroke.max(axis=0))
     overlap = min(box[2], new[2]) - max(box[0], new[0])
     narrower = max(min(box[2] - box[0], new[2] - new[0]), 0.05 * height)
-    ink = np.concatenate(digit)
-    start_gap = np.min(np.linalg.norm(ink - stroke[0], axis=1)) / height
-    end_gap = np.min(np.linalg.norm(ink - stroke[-1], axis=1)) / height
+    start_gap, end_gap = np.sqrt(np.min(_squared_distances(ink, stroke[[0, -1]]), axis=0)) / height
     crosses = float(any(_segments_cross(path, stroke) for path in digit))
     # a pen lifted and put down again: an end of the new stroke where a stroke of the digit ended
     ends = np.array([p[i] for p in digit for i in (0, -1)])
-    ends_meet = min(np.min(np.linalg.norm(ends - stroke[i], axis=1)) for i in (0, -1)) / height
+    ends_meet = np.sqrt(np.min(_squared_distances(ends, stroke[[0, -1]]))) / height
     return np.array([(stroke[0, 0] - box[2]) / height, np.clip(overlap / height, -1, 1),
                      np.clip(overlap / narrower, -1, 1), crosses, (new[3] - new[1]) / height,
                      min(start_gap, 1.0), min(end_gap, 1.0), (new[2] - box[2]) / height,
                      (new[0] - box[0]) / height, min(ends_meet, 1.0)])
+
+
+def _squared_distances(points: np.ndarray, to: np.ndarray) -> np.ndarray:
+    """(n, m) squared distances from each of n points to each of m points."""
+    difference = points[:, None, :] - to[None, :, :]
+    return np.einsum("nmk,nmk->nm", difference, difference)
 
 
 # A logistic regression on transition_features: log-odds that a stroke starts a new digit.
