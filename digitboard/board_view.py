@@ -171,19 +171,36 @@ def draw_boxes(surface: pygame.Surface, board: Board, layout: Layout) -> None:
     origin = layout.canvas.topleft
     pad = board.brush // 2 + _size(layout, 6)
     tag_size = _size(layout, 26)
+    boxes, tags, colours = [], [], []
     for reading in board.readings:
         x, y, w, h = reading.box
-        box = pygame.Rect(origin[0] + x - pad, origin[1] + y - pad, w + 2 * pad, h + 2 * pad)
+        boxes.append(pygame.Rect(origin[0] + x - pad, origin[1] + y - pad, w + 2 * pad, h + 2 * pad))
         sure = reading.confidence >= UNSURE_BELOW
-        colour = SURE if sure else UNSURE
+        colours.append(SURE if sure else UNSURE)
+        tags.append(_text(f"{reading.digit if sure else '?'}  {reading.confidence:.0%}", tag_size, BACKGROUND))
+    tag_boxes = place_tags(boxes, [tag.get_rect().inflate(12, 6).size for tag in tags], layout.canvas.top)
+    for box, tag, tag_box, colour in zip(boxes, tags, tag_boxes, colours):
         pygame.draw.rect(surface, colour, box, width=2, border_radius=8)
-        tag = _text(f"{reading.digit if sure else '?'}  {reading.confidence:.0%}", tag_size, BACKGROUND)
-        tag_box = tag.get_rect().inflate(12, 6)
-        tag_box.bottomleft = box.topleft
-        if tag_box.top < layout.canvas.top:  # no room above: tuck the tag under the box instead
-            tag_box.topleft = box.bottomleft
         pygame.draw.rect(surface, colour, tag_box, border_radius=6)
         surface.blit(tag, tag.get_rect(center=tag_box.center))
+
+
+def place_tags(boxes: list[pygame.Rect], sizes: list[tuple[int, int]], top: int) -> list[pygame.Rect]:
+    """Where each box's tag goes: on its top left corner, above any tag already placed there
+    (digits that touch have boxes that overlap), or below the box when that leaves no room
+    under `top`."""
+    placed: list[pygame.Rect] = []
+    for box, size in zip(boxes, sizes):
+        tag = pygame.Rect((0, 0), size)
+        tag.bottomleft = box.topleft
+        while (hit := tag.collidelist(placed)) != -1:
+            tag.bottom = placed[hit].top - 2
+        if tag.top < top:
+            tag.topleft = box.bottomleft
+            while (hit := tag.collidelist(placed)) != -1:
+                tag.top = placed[hit].bottom + 2
+        placed.append(tag)
+    return placed
 
 
 def draw_prompt(surface: pygame.Surface, board: Board, layout: Layout) -> None:

@@ -28,7 +28,7 @@ from digitboard.board_state import (Board, check_label, clear, focus_reading, lo
                                     pen_move, pen_up, read_submitted, receive_reading, resize,
                                     settled, stroke_arrays, switch_model, type_label, undo,
                                     update_kiosk)
-from digitboard.board_view import layout_for
+from digitboard.board_view import layout_for, place_tags
 from digitboard.errors import UserError
 from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
 from digitboard.preprocess import find_digits, normalize_digit
@@ -641,3 +641,12 @@ class TestCommand:
                        "--size", "--fps"]:
             assert option in result.output
         assert "[default: 1024x720]" in result.output and "Ctrl+Shift+Q" in result.output
+
+
+def test_tags_of_digits_that_touch_do_not_hide_each_other():
+    boxes = [pygame.Rect(100, 200, 60, 200), pygame.Rect(130, 210, 80, 190), pygame.Rect(200, 200, 80, 200)]
+    tags = place_tags(boxes, [(70, 30)] * 3, top=100)
+    assert all(tag.bottom <= box.top for tag, box in zip(tags, boxes))  # above their boxes
+    assert all(a.collidelist([b for b in tags if b is not a]) == -1 for a in tags)
+    near_top = place_tags([pygame.Rect(100, 110, 60, 200), pygame.Rect(120, 110, 60, 200)], [(70, 30)] * 2, top=100)
+    assert all(tag.top >= 310 for tag in near_top) and not near_top[0].colliderect(near_top[1])  # below, apart
