@@ -118,6 +118,12 @@ def check_arch(ctx, param, value):
               default=DEFAULTS.validation_split, help="Fraction of training data held out for validation.")
 @click.option("--augment/--no-augment", default=DEFAULTS.augment,
               help="Random rotation, shear, zoom, shift and stroke-width changes.")
+@click.option("--stroke-epochs", type=click.IntRange(0), default=DEFAULTS.stroke_epochs,
+              help="With pen data in --extra: epochs of the stroke model trained on its pen paths, "
+                   "which read() combines with the image model where it has strokes (0: none).")
+@click.option("--members", type=click.IntRange(1, 8), default=DEFAULTS.members,
+              help="Image models to train, from seeds --seed, --seed + 1, …; saved as one model that "
+                   "averages their probabilities (an ensemble: fewer misreads, one call to read).")
 @click.option("--seed", type=int, default=DEFAULTS.seed, help="Random seed.")
 @click.option("--limit", type=click.IntRange(1), default=RUN.limit,
               help="Train on this many random images only (quick runs).")
@@ -133,7 +139,7 @@ def check_arch(ctx, param, value):
                    "(default models/mine.keras) and its card.")
 def main(**options):
     """Train a digit reader; the epoch with the lowest validation loss is kept in --out."""
-    from digitboard.data import load_training_data
+    from digitboard.data import DIGIT_NAMES, load_training_data, pen_digits
     from digitboard.training import train
 
     out, grid = options["out"], options["grid"]
@@ -154,12 +160,15 @@ def main(**options):
     card = train(dataset, config, out, init_from=options["init_from"],
                  extra_sources=list(options["extra"]), command=command_line(),
                  config_file=str(options["config"]) if options["config"] else None,
+                 pen_digits=pen_digits(options["extra"]) if dataset.class_names == DIGIT_NAMES else [],
                  echo=click.echo)
     test = (f"test accuracy {card['test_accuracy']:.4f}, loss {card['test_loss']:.4f}"
             if "test_accuracy" in card else "no test set")
     short = card["too_short_to_trust"]
-    click.echo(f"best epoch {card['best_epoch']}/{card['epochs_run']}: "
-               f"val accuracy {card['best_val_accuracy']:.4f}, {test}, "
+    epochs = (f"best epoch {card['best_epoch']}/{card['epochs_run']}" if "members" not in card else
+              f"{len(card['members'])} members, best epochs "
+              + ", ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in card["members"]))
+    click.echo(f"{epochs}: val accuracy {card['best_val_accuracy']:.4f}, {test}, "
                f"{card['wall_time_s'] / 60:.1f} min on {card['device']} → {out}"
                + (f"; too short to trust: {short}" if short else ""))
 

@@ -421,6 +421,11 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
     return images, np.array([class_names.index(label) for label in labels], np.int64), groups
 
 
+def pen_digits(extra: list[str]) -> list:
+    """The pen digits (strokes.PenDigit) among `extra` sources: those of its UNIPEN files."""
+    return [digit for path in extra if Path(path).is_file() for digit in read_unipen(Path(path))]
+
+
 # ---------------------------------------------------------------- a run's training data
 
 def load_training_data(spec: str, image_size: int | None, channels: int, extra: list[str],

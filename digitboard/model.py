@@ -138,6 +138,25 @@ def view_scales(model) -> list[float] | None:
     return next((list(layer.scales) for layer in model.layers if isinstance(layer, views)), None)
 
 
+def ensemble(members: list) -> keras.Model:
+    """One model reading with every member and averaging their probabilities: one call."""
+    if len(members) == 1:
+        return members[0]
+    keras = _keras()
+    images = keras.Input(members[0].input_shape[1:])
+    named = [keras.Model(m.inputs[0], m.outputs[0], name=f"member_{k}") for k, m in enumerate(members)]
+    probs = keras.layers.Average(name="mean_of_members")([member(images) for member in named])
+    return keras.Model(images, probs, name="digitboard_ensemble")
+
+
+def all_layers(model) -> list:
+    """Every layer of a model, those of the models inside it (ensemble members, views) too."""
+    found = []
+    for layer in model.layers:
+        found += [layer, *(all_layers(layer) if hasattr(layer, "layers") else [])]
+    return found
+
+
 def _conv_bn(filters: int, kernel_size: int = 3, padding: str = "valid", strides: int = 1) -> list:
     layers = _keras().layers
     return [layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False),

@@ -142,7 +142,7 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     import keras
     import tensorflow as tf
 
-    from .model import (load_model_file, model_card, tf_device, view_scales, with_views,
+    from .model import (all_layers, load_model_file, model_card, tf_device, view_scales, with_views,
                         without_views, write_card)
     from .training import check_init_model, make_augmenter
 
@@ -156,7 +156,7 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     held_images, held_labels = drawings.images[held], drawings.labels[held]
     before = accuracy(loaded, held_images, held_labels)
 
-    for layer in model.layers:  # frozen statistics: a few dozen drawings must not move them
+    for layer in all_layers(model):  # frozen statistics: a few dozen drawings must not move them
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
     images, labels = teaching_batches((drawings.images[taught], drawings.labels[taught]), replay[:2],

@@ -23,7 +23,8 @@ import numpy as np
 from .errors import UserError
 from .preprocess import INK_THRESHOLD, SPECK_FRACTION, normalize_digit, stroke_width
 
-Classify = Callable[[np.ndarray], np.ndarray]  # (n, 28, 28) uint8 → (n, 10) probabilities
+# (n, 28, 28) uint8 images [, the strokes each was drawn from] → (n, 10) probabilities
+Classify = Callable[..., np.ndarray]
 
 MAX_STROKES = 4            # strokes in one digit at most (pen digits have 1–3)
 MAX_ASPECT = 1.3           # width over height beyond which a piece is unlikely to be one digit
@@ -275,8 +276,9 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
     groups = _join_late_fragments(_return_strays(groups, boxes), boxes, height)
     changed = [g for g in groups if g[1] is None]  # read again, in one call
     if changed:
-        redrawn = np.stack([render_strokes([strokes[k] for k in g[0]]) for g in changed])
-        for g, image, p in zip(changed, redrawn, classify(redrawn)):
+        their_strokes = [[strokes[k] for k in g[0]] for g in changed]
+        redrawn = np.stack([render_strokes(digit) for digit in their_strokes])
+        for g, image, p in zip(changed, redrawn, classify(redrawn, their_strokes)):
             g[1], g[2] = image, p
     found = [StrokeGroup(tuple(g[0]), tuple(_union(boxes[g[0]])), g[1], g[2]) for g in groups]
     return sorted(found, key=lambda g: (g.box[0] + g.box[2]) / 2)
@@ -287,7 +289,7 @@ def _read_runs(runs: list[tuple[int, int]], strokes: list[np.ndarray], classify:
     if not runs:
         return []
     images = np.stack([render_strokes(strokes[a:b]) for a, b in runs])
-    return list(zip(images, classify(images)))
+    return list(zip(images, classify(images, [strokes[a:b] for a, b in runs])))
 
 
 def _forward(runs: list[tuple[int, int]], score: dict, link: Callable) -> dict:

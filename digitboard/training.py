@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import math
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ class TrainConfig:
     dropout: float = 0.3
     seed: int = 42
     mixed_precision: bool = False
+    stroke_epochs: int = 20            # of the stroke model trained beside on pen data (0: none)
+    members: int = 1                   # image models from seeds seed, seed + 1, …, read as one
 
 
 ELASTIC = 0.6  # pixels (at 28×28): typical size of the smooth random warp that makes each digit a new hand
@@ -243,14 +246,15 @@ def make_optimizer(config: TrainConfig, rate):
 
 
 def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
-             echo: Callable[[str], None]):
-    """Seed, split, build and compile: what a training and a grid trial share.
+             echo: Callable[[str], None], member: int = 0):
+    """Seed, split, build and compile: what a training and a grid trial share. Member k of
+    an ensemble is seeded seed + k, on the validation split of `config.seed`.
     Returns (model, device, training images, (x_train, y_train), (x_val, y_val))."""
     import keras
 
     from .data import as_model_input, split_validation
 
-    keras.utils.set_random_seed(config.seed)
+    keras.utils.set_random_seed(config.seed + member)
     device = tf_device()
     if config.mixed_precision and device != "CPU":
         keras.mixed_precision.set_global_policy("mixed_float16")
@@ -322,22 +326,49 @@ def fit_trial(data: Dataset, config: TrainConfig) -> dict:
             "seconds": round(time.time() - started, 1)}
 
 
-def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None,
-          extra_sources: list[str] = (), command: str = "", config_file: str | None = None,
-          echo: Callable[[str], None] = print) -> dict:
-    """Fit, checkpoint the best epoch to `out`, write history, curves and card; return the card."""
+class NothingSaved(UserError):
+    """A run stopped before its first checkpoint."""
+
+
+@dataclass
+class Fitted:
+    """One fitted image model: its file, how its run went and what it scored on validation."""
+
+    path: Path
+    history: dict
+    interrupted: bool
+    wall_time_s: float
+    steps: int
+    rate_left: float | None
+    validation_samples: int
+
+    @property
+    def best_epoch(self) -> int | None:
+        return int(np.argmin(self.history["val_loss"])) if self.history.get("val_loss") else None
+
+    def scores(self) -> dict:
+        """Its lowest validation loss, the accuracy then, and on which epoch of how many."""
+        best = self.best_epoch
+        if best is None:
+            return {"best_epoch": None, "best_val_loss": None, "best_val_accuracy": None, "epochs_run": 0}
+        return {"best_epoch": best + 1, "best_val_loss": round(float(self.history["val_loss"][best]), 5),
+                "best_val_accuracy": round(float(self.history["val_accuracy"][best]), 5),
+                "epochs_run": len(self.history["val_loss"])}
+
+
+def fit(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None, member: int = 0,
+        echo: Callable[[str], None] = print) -> Fitted:
+    """Fit one image model, checkpointing its best epoch to `out` and its history beside it.
+    `member` k of an ensemble starts from seed + k (its weights, shuffling and augmentation)
+    on the same validation split as the others."""
     import keras
 
-    from .data import as_model_input
-    from .plots import plot_curves
-
-    model, device, x, (x_train, y_train), (x_val, y_val) = _prepare(data, config, init_from, echo)
-
+    model, _, _, (x_train, y_train), (x_val, y_val) = _prepare(data, config, init_from, echo, member)
     out.parent.mkdir(parents=True, exist_ok=True)
     checkpoint_callbacks, saver = _atomic_checkpoint_callbacks(out, MONITOR)
     steps = int(np.ceil(len(x_train) / config.batch_size))
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
-                                     config.augment, config.seed)
+                                     config.augment, config.seed + member)
     # history.csv is published with the model, or not at all
     with replacing(out.parent / "history.csv") as history_partial:
         terminal = sys.stdout.isatty()  # a progress bar; in a log, one line per epoch
@@ -356,39 +387,124 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
             echo("\ninterrupted: keeping the best checkpoint so far")
         wall_time = time.time() - started
         if not saver.published:
-            raise UserError("stopped before the first epoch finished: nothing was written")
+            raise NothingSaved("stopped before the first epoch finished: nothing was written")
+    steps_run = int(model.optimizer.iterations)
+    rate = learning_rate(config, steps)
+    rate_left = float(rate(steps_run)) / config.learning_rate if callable(rate) else None
+    return Fitted(out, history, interrupted, wall_time, steps_run, rate_left, len(x_val))
+
+
+def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None,
+          extra_sources: list[str] = (), command: str = "", config_file: str | None = None,
+          pen_digits: list = (), echo: Callable[[str], None] = print) -> dict:
+    """Fit, checkpoint the best epoch to `out`, write history, curves and card; return the card.
+
+    With config.members > 1, that many models are fitted (from seeds seed, seed + 1, …) and
+    saved as one (model.ensemble: one call reads with all). With `pen_digits`
+    (strokes.PenDigit), a stroke model learns them too and goes beside `out` (trajectory.py),
+    named in the card."""
+    import keras
+
+    from .data import as_model_input
+    from .model import ensemble
+    from .plots import plot_curves
+
+    x_test = as_model_input(data.x_test)
+    member_scores = []  # of each member, for the card of an ensemble
+    if config.members == 1:
+        fitted = [fit(data, config, out, init_from, echo=echo)]
+    else:
+        if init_from is not None:
+            raise UserError("--members trains each member from scratch: drop --init-from")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=f"{out.stem}.members.", dir=out.parent) as folder:
+            fitted = []
+            for member in range(config.members):
+                echo(f"member {member + 1}/{config.members} (seed {config.seed + member})")
+                try:
+                    fitted.append(fit(data, config, Path(folder) / f"member{member}" / out.name,
+                                      echo=echo, member=member))
+                except NothingSaved:
+                    if not fitted:
+                        raise
+                    fitted[-1].interrupted = True  # the run was, between members
+                    echo("interrupted: keeping the members fitted so far")
+                if fitted[-1].interrupted:
+                    break
+            members = [keras.models.load_model(f.path) for f in fitted]
+            with replacing(out) as partial:  # the members fitted so far, as one model
+                ensemble(members).save(partial)
+            with replacing(out.parent / "history.csv") as partial:
+                _write_histories([f.path.parent / "history.csv" for f in fitted], partial)
+        for k, (f, member) in enumerate(zip(fitted, members)):
+            tested = dict(zip(("test_loss", "test_accuracy"), _evaluate(member, x_test, data.y_test))) \
+                if len(x_test) else {}
+            member_scores.append({"seed": config.seed + k, **f.scores(), **tested})
 
     best = keras.models.load_model(out)  # the card describes the file on disk
     test = {}
     if len(data.x_test):
-        loss, accuracy = best.evaluate(as_model_input(data.x_test), data.y_test, batch_size=512,
-                                       verbose=0)
-        test = {"test_accuracy": round(float(accuracy), 5), "test_loss": round(float(loss), 5),
-                "test_samples": int(len(data.x_test))}
-    steps_run = int(model.optimizer.iterations)
-    rate = learning_rate(config, steps)
-    rate_left = float(rate(steps_run)) / config.learning_rate if callable(rate) else None
-    val_loss, val_acc = history.get("val_loss", []), history.get("val_accuracy", [])
-    best_epoch = int(np.argmin(val_loss)) if val_loss else None
+        loss, accuracy = _evaluate(best, x_test, data.y_test)
+        test = {"test_accuracy": accuracy, "test_loss": loss, "test_samples": int(len(data.x_test))}
+    interrupted = any(f.interrupted for f in fitted)
     card = model_card(
-        out, best, device, **test,
-        best_epoch=best_epoch + 1 if val_loss else None,
-        best_val_loss=round(float(val_loss[best_epoch]), 5) if val_loss else None,
-        best_val_accuracy=round(float(val_acc[best_epoch]), 5) if val_loss else None,
-        epochs_run=len(val_loss), optimizer_steps=steps_run, interrupted=interrupted,
-        too_short_to_trust=too_short_to_trust(steps_run, len(x_val), rate_left),
-        wall_time_s=round(wall_time, 1),
+        out, best, tf_device(), **test, **_ensemble_scores(best, data, config, fitted),
+        optimizer_steps=sum(f.steps for f in fitted), interrupted=interrupted,
+        too_short_to_trust=too_short_to_trust(min(f.steps for f in fitted), fitted[0].validation_samples,
+                                              max((f.rate_left for f in fitted if f.rate_left is not None),
+                                                  default=None)),
+        wall_time_s=round(sum(f.wall_time_s for f in fitted), 1),
         command=command, seed=config.seed, config=vars(config),
+        **({"members": member_scores} if member_scores else {}),
         **({"config_file": config_file} if config_file else {}),
         **({"network": read_network(config.arch)}
            if config.arch not in ARCHITECTURES and init_from is None else {}),
         data=data.source, extra=list(extra_sources),
-        train_samples=int(len(x_train)), validation_samples=int(len(x_val)),
-        class_names=list(data.class_names), input_shape=list(x.shape[1:]))
+        train_samples=int(len(data.x_train)) - fitted[0].validation_samples,
+        validation_samples=fitted[0].validation_samples,
+        class_names=list(data.class_names), input_shape=list(as_model_input(data.x_train[:1]).shape[1:]))
+    if pen_digits and config.stroke_epochs and not interrupted:
+        from .trajectory import stroke_model_path, train_stroke_model
+
+        card["stroke_model"] = train_stroke_model(pen_digits, stroke_model_path(out), config.stroke_epochs,
+                                                  seed=config.seed, echo=echo)
     write_card(out, card)
-    if history:
-        plot_curves(history, out.parent / "curves.png")
+    if fitted[-1].history:
+        plot_curves(fitted[-1].history, out.parent / "curves.png")
     return card
+
+
+def _evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(loss, accuracy) of a classifier on a labelled set, rounded for a card."""
+    from .evaluation import cross_entropy
+
+    probs = model.predict(images, batch_size=512, verbose=0)
+    return round(cross_entropy(probs, labels), 5), round(float(np.mean(probs.argmax(axis=1) == labels)), 5)
+
+
+def _ensemble_scores(model, data: Dataset, config: TrainConfig, fitted: list[Fitted]) -> dict:
+    """The card's validation scores: the run's own, or for several members those of the
+    ensemble on their shared validation split (with the epochs of the first member)."""
+    if len(fitted) == 1:
+        return fitted[0].scores()
+    from .data import as_model_input, split_validation
+
+    _, (x_val, y_val) = split_validation(as_model_input(data.x_train), data.y_train, config.validation_split,
+                                         config.seed, data.groups)
+    loss, accuracy = _evaluate(model, x_val, y_val)
+    return {**fitted[0].scores(), "best_val_loss": loss, "best_val_accuracy": accuracy}
+
+
+def _write_histories(paths: list[Path], out: Path) -> None:
+    """The members' history.csv files as one, with a `member` column first."""
+    rows = []
+    for member, path in enumerate(paths):
+        with open(path) as f:
+            rows += [{"member": member, **row} for row in csv.DictReader(f)]
+    with open(out, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["member"])
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def _read_history(path: Path) -> dict:

@@ -30,7 +30,7 @@ SHIPPED = {"arch": "cnn", "epochs": 16, "batch_size": None, "learning_rate": 3e-
            "schedule": "cosine", "decay_steps": None, "decay_rate": 0.9, "optimizer": "adam",
            "momentum": 0.9, "filters": None, "kernel_size": None, "units": None, "patience": 5,
            "validation_split": 0.05, "augment": True, "dropout": 0.3, "seed": 42,
-           "mixed_precision": False}
+           "mixed_precision": False, "stroke_epochs": 20, "members": 1}
 
 
 def parse(*args) -> dict:

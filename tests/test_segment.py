@@ -58,9 +58,9 @@ class TestWithStrokes:
         canvas, strokes = write(ONE, SEVEN, FOUR, gap=0.3)
         classified = []
 
-        def counting(images):
+        def counting(images, strokes):
             classified.append(len(images))
-            return shipped.classify(images)
+            return shipped.classify(images, strokes)
 
         groups = group_strokes(check_strokes(strokes, canvas.shape), counting)
         assert [g.strokes for g in groups] == [(0,), (1,), (2, 3)]

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 
-from digitboard import training
+from digitboard import Recognizer, training
 from digitboard.model import build_model
 
 from conftest import (QUICK, TINY_MODEL_ARGS, assert_one_line_error, run_train, snapshot, write_idx,
@@ -27,12 +27,14 @@ def history_rows(folder: Path) -> list[dict]:
 class Interrupt(keras.callbacks.Callback):
     """Raises KeyboardInterrupt (as Ctrl-C would) at the first batch of epoch `at_epoch` (0-based)."""
 
-    def __init__(self, at_epoch: int):
+    def __init__(self, at_epoch: int, across_runs: bool = False):
         super().__init__()
         self.at_epoch, self.epoch, self.fired = at_epoch, 0, False
+        self.across_runs, self.begun = across_runs, 0  # count the epochs of every run (an ensemble's members)
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        self.epoch = self.begun if self.across_runs else epoch
+        self.begun += 1
 
     def on_train_batch_begin(self, batch, logs=None):
         if self.epoch == self.at_epoch:
@@ -42,10 +44,11 @@ class Interrupt(keras.callbacks.Callback):
 
 @pytest.fixture
 def interrupt_at(monkeypatch):
-    """interrupt_at(epoch) → the callback that train() will run right after its checkpoint ones."""
+    """interrupt_at(epoch, across_runs=False) → the callback that train() will run right after
+    its checkpoint ones."""
 
-    def install(epoch: int) -> Interrupt:
-        interrupter = Interrupt(epoch)
+    def install(epoch: int, across_runs: bool = False) -> Interrupt:
+        interrupter = Interrupt(epoch, across_runs)
         real = training._atomic_checkpoint_callbacks
 
         def with_interrupt(out, monitor):
@@ -266,6 +269,49 @@ def test_interrupt_before_the_first_checkpoint_overwrites_nothing(
     assert result.exit_code == 2
     assert "Error: stopped before the first epoch finished: nothing was written" in result.output
     assert snapshot(previous_run.parent) == before
+
+
+def test_an_interrupted_ensemble_keeps_the_members_fitted_so_far(make_class_folder, previous_run, interrupt_at):
+    interrupter = interrupt_at(2, across_runs=True)  # the second member's first epoch (each runs two)
+    result = run_train("--data", make_class_folder(n_train=6, n_test=1), *QUICK, "--epochs", 2,
+                       "--members", 3, "--out", previous_run)
+    assert interrupter.fired and result.exit_code == 0, result.output
+    assert "interrupted: keeping the members fitted so far" in result.output
+    card = json.loads(previous_run.with_suffix(".json").read_text())
+    assert card["interrupted"] is True and len(card["members"]) == 1
+    assert keras.models.load_model(previous_run).output_shape == (None, 3)
+    assert not [p for p in previous_run.parent.iterdir() if "members" in p.name or ".partial" in p.name]
+
+
+# ---------------------------------------------------------------- ensembles
+
+
+def test_members_are_trained_apart_and_read_as_one_model(mnist, tmp_path):
+    out = tmp_path / "ensemble.keras"
+    result = run_train("--limit", 400, "--arch", "small", "--epochs", 1, "--members", 2, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "member 2/2 (seed 43)" in result.output and "2 members, best epochs 1/1, 1/1" in result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [m["seed"] for m in card["members"]] == [42, 43] and card["config"]["members"] == 2
+    assert all(0 <= m["test_accuracy"] <= 1 and m["test_loss"] > 0 and m["best_epoch"] == 1 for m in card["members"])
+    assert len(history_rows(tmp_path)) == 2  # one epoch of each member
+    model = keras.models.load_model(out)
+    members = [layer for layer in model.layers if hasattr(layer, "layers")]
+    assert len(members) == 2
+    images = mnist.x_test[:64, :, :, None].astype("float32")
+    assert np.allclose(model.predict(images, verbose=0),
+                       np.mean([m.predict(images, verbose=0) for m in members], axis=0), atol=1e-5)
+    recognizer = Recognizer.load(out)
+    canvas = np.zeros((300, 300), np.uint8)
+    canvas[50:250, 50:250] = cv2.resize(mnist.x_test[0], (200, 200))
+    [reading] = recognizer.read(canvas)
+    assert reading.probs == pytest.approx(recognizer.classify(reading.image[None])[0])
+    assert not list(tmp_path.glob("*members*"))
+
+
+def test_members_with_init_from_is_one_line(tiny_model, tmp_path):
+    result = run_train("--init-from", tiny_model, "--members", 2, "--limit", 100, "--out", tmp_path / "x.keras")
+    assert_one_line_error(result, "--members trains each member from scratch: drop --init-from")
 
 
 # ---------------------------------------------------------------- bad input
