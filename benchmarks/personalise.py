@@ -7,6 +7,8 @@ board-sized canvas and read as the board reads them (their 28×28 inputs are wha
 saves when a person labels them); the model is taught them as the board's T does
 (`train.py --personalise`), and the writer's other digits are read before and after.
 Prints one line per writer (before, after, teach seconds, MNIST test after) and the mean.
+Drawings are saved by the board's own code, strokes and all, so the base's stroke model
+(when it has one) is taught too.
 """
 
 from __future__ import annotations
@@ -18,18 +20,18 @@ import time
 from pathlib import Path
 
 import click
-import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from digitboard.cli import Command, ExistingPath  # noqa: E402
 from digitboard.data import load_mnist  # noqa: E402
+from digitboard.drawings import save_digits  # noqa: E402
 from digitboard.evaluation import DrawingStyle, digits_read, draw_on_canvas  # noqa: E402
 from digitboard.paths import DEFAULT_MODEL  # noqa: E402
 from digitboard.personalise import STEPS, load_drawings, personalise, replay_data  # noqa: E402
 from digitboard.recognizer import Recognizer  # noqa: E402
-from digitboard.strokes import PenDigit, read_unipen  # noqa: E402
+from digitboard.strokes import PenDigit, brush_for, read_unipen  # noqa: E402
 
 
 def writers(path: Path) -> list[str]:
@@ -55,14 +57,17 @@ def read_back(recognizer: Recognizer, digits: list[PenDigit], seed: int) -> floa
 
 
 def save_as_the_board_does(recognizer: Recognizer, digits: list[PenDigit], folder: Path, seed: int) -> None:
+    """Each digit drawn on a board-sized canvas, read, and saved by the board's own code (its
+    28×28 input, and its strokes beside)."""
     rng = np.random.default_rng(seed)
+    style = DrawingStyle()
     for i, digit in enumerate(digits):
-        canvas, strokes = draw_on_canvas(digit, DrawingStyle(), rng)
+        canvas, strokes = draw_on_canvas(digit, style, rng)
         readings = recognizer.read(canvas, strokes=strokes)
         if len(readings) != 1:  # the board labels a drawing with one key only when it holds one digit
             continue
-        (folder / digit.label).mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(folder / digit.label / f"{i:04d}.png"), readings[0].image)
+        save_digits(readings, digit.label, strokes, style.canvas_size, brush_for(style.canvas_size[1]),
+                    folder, f"{i:04d}")
 
 
 @click.command(cls=Command, context_settings={"show_default": True})

@@ -6,6 +6,10 @@ copy augmented anew) and half a replay of MNIST training digits, so that nothing
 known is forgotten; a few hundred steps at a low learning rate, with the normalisation
 statistics frozen (they were settled on far more data than a person draws). A share of
 each digit's drawings is held back to say how much better the new model reads them.
+
+Where the base model has a stroke model (trajectory.py) and the drawings their strokes (the
+board saves them beside each image), the stroke model is taught the same way: the person's
+pen paths, each copy written anew by another hand, against a replay of the base's pen digits.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class Drawings:
     labels: np.ndarray                    # (n,) digits
     source: str
     skipped: list[str] = field(default_factory=list)  # files that could not be read
+    strokes: list = field(default_factory=list)        # per drawing: its strokes, or None
 
     def counts(self) -> dict[str, int]:
         return {str(d): int(np.sum(self.labels == d)) for d in range(10) if np.any(self.labels == d)}
@@ -43,14 +48,16 @@ class Drawings:
 
 def load_drawings(directory: Path) -> Drawings:
     """The drawings in `directory/<digit>/*.png` (the board's datasets/drawn layout; any image
-    the class-folder loader reads), oldest first by name. Files that cannot be read are
-    skipped and named; no drawings, or drawings of one digit only, are a UserError."""
+    the class-folder loader reads), oldest first by name, with their strokes where the board
+    saved them (`<digit>/<name>/strokes.json`). Files that cannot be read are skipped and
+    named (a drawing whose strokes cannot be read still teaches its image); no drawings, or
+    drawings of one digit only, are a UserError."""
     from .data import IMAGE_SUFFIXES, read_image
 
     directory = Path(directory)
     if not directory.is_dir():
         raise UserError(f"no drawings folder at {directory}: label some drawings at the board first")
-    images, labels, skipped = [], [], []
+    images, labels, skipped, strokes = [], [], [], []
     for digit in range(10):
         class_dir = directory / str(digit)
         if not class_dir.is_dir():
@@ -62,11 +69,12 @@ def load_drawings(directory: Path) -> Drawings:
                 continue
             images.append(image)
             labels.append(digit)
+            strokes.append(_saved_strokes(path.with_suffix("") / "strokes.json", directory, skipped))
     if not images:
         raise UserError(f"no drawings in {directory}" + (f" ({len(skipped)} unreadable)" if skipped else "") +
                         ": draw a digit at the board and type it to label it, or put images in "
                         f"{directory}/<digit>/")
-    drawings = Drawings(np.stack(images), np.array(labels, np.int64), str(directory), skipped)
+    drawings = Drawings(np.stack(images), np.array(labels, np.int64), str(directory), skipped, strokes)
     if len(drawings.counts()) < 2:
         (digit, count), = drawings.counts().items()
         raise UserError(f"all {count} drawings in {directory} are {digit}s: teach needs at least two "
@@ -74,10 +82,36 @@ def load_drawings(directory: Path) -> Drawings:
     return drawings
 
 
+def _saved_strokes(path: Path, directory: Path, skipped: list[str]) -> list[np.ndarray] | None:
+    """The strokes of the one digit in a drawing's strokes.json; None when there is no such
+    file, and when it cannot be read (then named in `skipped`)."""
+    from .strokes import read_strokes
+
+    if not path.is_file():
+        return None
+    try:
+        digits = read_strokes(path)
+    except UserError:
+        digits = []
+    if len(digits) != 1 or not digits[0].strokes:
+        skipped.append(str(path.relative_to(directory)))
+        return None
+    return digits[0].strokes
+
+
 PEN_REPLAY = 2000  # pen digits of the base model's own training data replayed, when it has them
 
 
-def replay_data(base: Path, mnist, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+@dataclass
+class Replay:
+    """What a teach replays so that the base model forgets nothing (replay_data)."""
+
+    images: np.ndarray        # (n, 28, 28) uint8
+    labels: np.ndarray
+    description: str
+
+
+def replay_data(base: Path, mnist, seed: int = 0) -> Replay:
     """What a teach replays so that the base model forgets nothing: MNIST's training digits,
     and a sample of the pen files its card says it was trained on (when they are here)."""
     from .data import pen_renderings
@@ -96,7 +130,7 @@ def replay_data(base: Path, mnist, seed: int = 0) -> tuple[np.ndarray, np.ndarra
         images.append(np.stack([pen_renderings(d.strokes, 1, rng, d.label)[0] for d in chosen]))
         labels.append(np.array([int(d.label) for d in chosen], np.int64))
         sources.append(f"{path.name} ({len(chosen)} drawn)")
-    return np.concatenate(images), np.concatenate(labels), ", ".join(sources)
+    return Replay(np.concatenate(images), np.concatenate(labels), ", ".join(sources))
 
 
 def hold_back(labels: np.ndarray, fraction: float = HOLD_BACK) -> tuple[np.ndarray, np.ndarray]:
@@ -124,26 +158,36 @@ def teaching_batches(person: tuple[np.ndarray, np.ndarray], replay: tuple[np.nda
     return images.reshape(-1, *images.shape[2:]), labels.reshape(-1)
 
 
-def accuracy(model, images: np.ndarray, labels: np.ndarray) -> float | None:
+def accuracy(model, images: np.ndarray, labels: np.ndarray, stroke_model=None, strokes=None) -> float | None:
+    """Share of `images` read right, as read() reads them: by the image model, and where there
+    is a stroke model and an image has its strokes, by both combined."""
     from .data import as_model_input
+    from .trajectory import combine, path_features
 
     if len(images) == 0:
         return None
     probs = model.predict(as_model_input(images), batch_size=512, verbose=0)
+    drawn = [i for i, s in enumerate(strokes or []) if s is not None]
+    if stroke_model is not None and drawn:
+        paths = np.stack([path_features(strokes[i]) for i in drawn])
+        probs[drawn] = combine(probs[drawn], stroke_model.predict(paths, batch_size=512, verbose=0))
     return round(float(np.mean(probs.argmax(axis=1) == labels)), 5)
 
 
 def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, steps: int = STEPS,
                 seed: int = 42, command: str = "",
                 progress: Callable[[str], None] = print) -> dict:
-    """Teach the model at `base` the person's `drawings`, replaying `replay` (images, labels,
-    description: replay_data) of the base data, and save it atomically at `out` with its card;
-    `test` (images, labels), e.g. MNIST's test set, is scored after. Returns the card."""
+    """Teach the model at `base` the person's `drawings`, replaying `replay` (replay_data) of
+    the base data, and save it atomically at `out` with its card; `test` (images, labels),
+    e.g. MNIST's test set, is scored after. The base's stroke model, when it has one, is
+    taught the drawings' strokes (`out`'s stroke model), or kept as it is when they have none.
+    Returns the card."""
     import keras
     import tensorflow as tf
 
     from .model import (all_layers, load_model_file, model_card, tf_device, view_scales, with_views,
                         without_views, write_card)
+    from .trajectory import named_stroke_model, stroke_model_path, teach_stroke_model
     from .training import check_init_model, make_augmenter
 
     started = time.time()
@@ -154,13 +198,16 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     check_init_model(model, (28, 28, 1), 10, base)
     taught, held = hold_back(drawings.labels)
     held_images, held_labels = drawings.images[held], drawings.labels[held]
-    before = accuracy(loaded, held_images, held_labels)
+    held_strokes = [drawings.strokes[i] for i in held] if drawings.strokes else None
+    base_strokes = named_stroke_model(base)
+    stroke_model = load_model_file(base_strokes) if base_strokes else None
+    before = accuracy(loaded, held_images, held_labels, stroke_model, held_strokes)
 
     for layer in all_layers(model):  # frozen statistics: a few dozen drawings must not move them
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
-    images, labels = teaching_batches((drawings.images[taught], drawings.labels[taught]), replay[:2],
-                                      steps, BATCH, seed)
+    images, labels = teaching_batches((drawings.images[taught], drawings.labels[taught]),
+                                      (replay.images, replay.labels), steps, BATCH, seed)
     batches = (tf.data.Dataset.from_tensor_slices((images[..., None], labels)).batch(BATCH)
                .map(make_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE)
                .prefetch(tf.data.AUTOTUNE))
@@ -170,9 +217,17 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_progress_lines(steps, progress)])
 
     final = with_views(model, scales) if scales else model
-    after = accuracy(final, held_images, held_labels)
-    test_accuracy = accuracy(final, *test) if test is not None else None
+    person_strokes = [(drawings.strokes[i], int(drawings.labels[i])) for i in taught
+                      if drawings.strokes and drawings.strokes[i] is not None]
+    strokes_card = None
     try:
+        if stroke_model is not None and person_strokes:
+            strokes_card = teach_stroke_model(stroke_model, base_strokes, person_strokes, stroke_model_path(out),
+                                              steps, BATCH, PEAK_RATE, seed)
+        elif base_strokes is not None:  # nothing to teach it: read with the base's as it is
+            strokes_card = {"file": os.path.relpath(base_strokes, out.parent), "taught_on": 0}
+        after = accuracy(final, held_images, held_labels, stroke_model, held_strokes)
+        test_accuracy = accuracy(final, *test) if test is not None else None
         with replacing(out) as partial:
             final.save(partial)
     except OSError as err:
@@ -185,7 +240,8 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
         **({"test_accuracy": test_accuracy, "test_samples": int(len(test[1]))} if test is not None else {}),
         recipe={"steps": steps, "batch": BATCH, "person_share": 0.5, "peak_learning_rate": PEAK_RATE,
                 "schedule": "cosine to 0", "batch_norm": "frozen", "augment": True,
-                "replay": replay[2]},
+                "replay": replay.description},
+        **({"stroke_model": strokes_card} if strokes_card else {}),
         seed=seed, command=command, wall_time_s=round(time.time() - started, 1))
     write_card(out, card)
     return card

@@ -66,6 +66,13 @@ def stroke_model_path(model_path: Path) -> Path:
     return model_path.with_name(model_path.stem + ".strokes.keras")
 
 
+def replay_path(stroke_model: Path) -> Path:
+    """Where a sample of the stroke model's own training paths lives, for teaching it without
+    forgetting (the pen files it learned from may not be on a user's machine):
+    `best.strokes.keras` → `best.strokes.npz`."""
+    return Path(stroke_model).with_suffix(".npz")
+
+
 def named_stroke_model(model_path: Path) -> Path | None:
     """The stroke model that the card of the image model at `model_path` names, when it is
     there; None for a model without one (or without a readable card: it reads images alone)."""
@@ -101,6 +108,7 @@ def build_stroke_model():
 
 STROKE_EPOCHS = 20
 STROKE_COPIES = 10         # each pen digit as written and as 9 other hands might write it
+STROKE_REPLAY = 2000       # pen paths kept beside the stroke model for teaching it
 
 
 REORDER = 0.2              # share of varied copies whose strokes come in another order
@@ -152,10 +160,52 @@ def train_stroke_model(digits: list, out: Path, epochs: int = STROKE_EPOCHS, cop
     echo(f"stroke model: {len(digits)} pen digits, {len(paths)} paths, {epochs} epochs")
     history = model.fit(paths, labels, batch_size=batch, epochs=epochs, shuffle=True, verbose=0,
                         callbacks=[_epoch_lines(epochs, lambda line: echo(f"stroke model {line}"))]).history
+    kept = np.random.default_rng(seed).choice(len(digits), min(STROKE_REPLAY, len(digits)), replace=False)
+    with replacing(replay_path(out)) as partial:
+        np.savez_compressed(partial, paths=paths[kept * copies].astype(np.float16), labels=labels[kept * copies])
     with replacing(out) as partial:
         model.save(partial)
-    return {"file": Path(out).name, "pen_digits": len(digits), "paths": int(len(paths)), "epochs": epochs,
+    return {"file": Path(out).name, "replay": replay_path(out).name,
+            "pen_digits": len(digits), "paths": int(len(paths)), "epochs": epochs,
             "copies": copies, "final_train_accuracy": round(float(history["accuracy"][-1]), 5),
             "parameters": int(model.count_params()), "weight": STROKE_WEIGHT,
             "wall_time_s": round(time.time() - started, 1)}
 
+
+
+def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, batch: int,
+                       peak_rate: float, seed: int) -> dict:
+    """Teach a stroke model (loaded from `base`) one person's pen digits, (strokes, label)
+    pairs, as personalise.py teaches the image model: every batch half the person's paths,
+    each copy written anew by another hand (data.vary_hand, vary_order), half the base's own
+    replay paths; Adam decaying to nothing, normalisation statistics frozen. Saves it at
+    `out` in one step and returns what the card records."""
+    import keras
+
+    from .data import vary_hand
+    from .model import all_layers
+
+    rng = np.random.default_rng(seed)
+    half = batch // 2
+    mine = rng.integers(0, len(person), steps * half)
+    paths = np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in mine])
+    labels = np.array([person[i][1] for i in mine], np.int64)
+    replay = replay_path(base)
+    if replay.is_file():
+        with np.load(replay) as kept:
+            theirs = rng.integers(0, len(kept["labels"]), steps * (batch - half))
+            paths = np.concatenate([paths.reshape(steps, half, *paths.shape[1:]),
+                                    kept["paths"][theirs].astype(np.float32).reshape(steps, batch - half, *paths.shape[1:])],
+                                   axis=1).reshape(-1, *paths.shape[1:])
+            labels = np.concatenate([labels.reshape(steps, half), kept["labels"][theirs].reshape(steps, -1)],
+                                    axis=1).reshape(-1)
+    for layer in all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_rate, steps, alpha=0.0)),
+                  loss="sparse_categorical_crossentropy", jit_compile=False)
+    model.fit(paths, labels, batch_size=len(labels) // steps, epochs=1, shuffle=False, verbose=0)
+    with replacing(out) as partial:
+        model.save(partial)
+    return {"file": Path(out).name, "base": str(base), "taught_on": len(person),
+            "replayed": replay.name if replay.is_file() else None}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 import pygame
 import pytest
@@ -15,21 +17,41 @@ from board import BoardOptions
 from digitboard.board_state import new_board
 from digitboard.personalise import hold_back
 from digitboard.reader import load_recognizer
+from digitboard.strokes import PenDigit, stroke_json
 from digitboard.teacher import start_teacher, stop_teacher
+from digitboard.trajectory import replay_path, stroke_model_path, train_stroke_model
 
-from conftest import assert_one_line_error, run_train, snapshot, write_image
+from conftest import PEN_DIGITS, assert_one_line_error, run_train, snapshot, write_image
 
 
-def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6) -> Path:
+def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6, strokes: dict | None = None) -> Path:
     """A person's drawings as the board saves them: DIR/<digit>/<stamp>.png, with the board's
-    extras one folder down (which the loader must leave alone)."""
+    extras one folder down (the image of the strokes alone, which the loader must leave alone,
+    and with `strokes` {digit: its strokes}, strokes.json)."""
     for digit in digits:
         images = mnist.x_test[mnist.y_test == digit][:per_digit]
         for i, image in enumerate(images):
             write_image(folder / str(digit) / f"s{i}.png", image)
-            (folder / str(digit) / f"s{i}").mkdir()
-            (folder / str(digit) / f"s{i}" / "strokes.json").write_text("{not json")  # never read
+            write_image(folder / str(digit) / f"s{i}" / "canvas.png", np.zeros((30, 40), np.uint8))
+            if strokes and digit in strokes:
+                wobbled = [s + i for s in strokes[digit]]  # each drawing a little different
+                (folder / str(digit) / f"s{i}" / "strokes.json").write_text(
+                    stroke_json([PenDigit(str(digit), wobbled)], (400, 300)))
     return folder
+
+
+@pytest.fixture
+def tiny_with_strokes(tmp_path, tiny_model) -> Path:
+    """The tiny model with a stroke model beside it (2 epochs on the pen 0, 1 and 7), named in its card."""
+    folder = tmp_path / "base"
+    folder.mkdir()
+    model = folder / "tiny.keras"
+    shutil.copy(tiny_model, model)
+    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    digits = [PenDigit(label, [np.array(s, np.float64) * (1, -1) for s in strokes]) for label, strokes in PEN_DIGITS]
+    card["stroke_model"] = train_stroke_model(digits * 4, stroke_model_path(model), epochs=2, copies=2)
+    model.with_suffix(".json").write_text(json.dumps(card))
+    return model
 
 
 def test_the_newest_fifth_of_each_digit_is_held_back():
@@ -54,6 +76,35 @@ def test_teaching_writes_the_personal_model_and_its_card(tmp_path, tiny_model, m
     assert 0 <= card["held_back_accuracy_before"] <= 1 and 0 <= card["held_back_accuracy_after"] <= 1
     assert card["test_samples"] == 10000 and card["test_accuracy"] > 0.5  # the tiny model still reads MNIST
     assert load_recognizer(out).read(np.pad(mnist.x_test[0], 20))  # a working model
+
+
+def test_the_stroke_model_is_taught_the_drawings_strokes(tmp_path, tiny_with_strokes, mnist):
+    pen = {int(label): [np.array(s, np.float64) * (1, -1) + (100, 400) for s in strokes] for label, strokes in PEN_DIGITS}
+    drawn = make_drawings(tmp_path / "drawn", mnist, strokes=pen)
+    (drawn / "7" / "s5" / "strokes.json").write_text("{not json")  # its image still teaches
+    out = tmp_path / "models" / "mine.keras"
+    result = run_train("--personalise", drawn, "--init-from", tiny_with_strokes, "--out", out)
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["skipped_files"] == ["7/s5/strokes.json"] and card["taught_on"] == 15
+    taught = card["stroke_model"]
+    assert taught["file"] == "mine.strokes.keras" and taught["taught_on"] == 15  # s5, held back, has none
+    assert taught["replayed"] == replay_path(stroke_model_path(tiny_with_strokes)).name
+    before = keras.models.load_model(stroke_model_path(tiny_with_strokes))
+    after = keras.models.load_model(stroke_model_path(out))
+    assert not np.allclose(before.layers[-1].get_weights()[0], after.layers[-1].get_weights()[0])
+    recognizer = load_recognizer(out)
+    assert recognizer.stroke_model is not None
+
+
+def test_without_strokes_the_personal_model_reads_with_the_base_stroke_model(tmp_path, tiny_with_strokes, mnist):
+    out = tmp_path / "models" / "mine.keras"
+    result = run_train("--personalise", make_drawings(tmp_path / "drawn", mnist), "--init-from", tiny_with_strokes,
+                       "--out", out)
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["stroke_model"] == {"file": "../base/tiny.strokes.keras", "taught_on": 0}
+    assert not stroke_model_path(out).exists() and load_recognizer(out).stroke_model is not None
 
 
 @pytest.mark.parametrize("layout, message", [
