@@ -300,7 +300,8 @@ def load_model_file(path: Path):
         raise UserError(f"no model at {path}: train one with `python train.py`")
     keras = _keras()
     try:
-        return keras.models.load_model(path, compile=False)
+        with quiet_stderr():  # the first model made probes for a GPU: "failed call to cuInit" without one
+            return keras.models.load_model(path, compile=False)
     except Exception as err:  # keras raises many types for a bad file; all mean the same here
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"cannot load the model {path}: {reason[:200]}") from None

@@ -137,12 +137,12 @@ class LiteCall:
     def _interpreter(self, size: int) -> tuple:
         if size in self._interpreters:
             return self._interpreters[size]
-        with warnings.catch_warnings(), quiet_stderr():
+        with warnings.catch_warnings(), quiet_stderr():  # and its "Created … XNNPACK delegate" line
             warnings.simplefilter("ignore")
             interpreter = tf.lite.Interpreter(model_content=self.flatbuffer, num_threads=1)
-        source, result = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
-        interpreter.resize_tensor_input(source, [size, *self.input_shape])
-        interpreter.allocate_tensors()
+            source, result = interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+            interpreter.resize_tensor_input(source, [size, *self.input_shape])
+            interpreter.allocate_tensors()
         if len(self._interpreters) < self.KEEP:
             self._interpreters[size] = interpreter, source, result
         return interpreter, source, result
