@@ -57,7 +57,8 @@ class Recognizer:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Recognizer":
-        """Load a `.keras` or legacy `.h5` classifier (28×28×1 in, 10 out); None = the shipped model."""
+        """Load a `.keras` or legacy `.h5` classifier (28×28×1 in, 10 out), and the stroke model
+        its card names when there is one; None = the shipped model."""
         path = Path(path) if path is not None else DEFAULT_MODEL
         model = load_model_file(path)
         strokes_path = named_stroke_model(path)

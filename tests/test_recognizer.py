@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from digitboard import Recognizer
+from digitboard.recognizer import LiteCall, compiled_call
 from digitboard.errors import UserError
 from digitboard.paths import DEFAULT_MODEL
 
@@ -60,6 +61,26 @@ class TestLoad:
 
     def test_shipped_model_is_default(self, shipped):
         assert shipped.path == DEFAULT_MODEL and shipped.outputs_probabilities
+
+
+class TestCompiledCall:
+    def test_lite_reads_as_keras_does(self, tiny_model):
+        model = keras.models.load_model(tiny_model)
+        images = np.random.default_rng(1).integers(0, 256, (5, 28, 28, 1)).astype(np.float32)
+        lite = compiled_call(model, on_cpu=True)
+        assert isinstance(lite, LiteCall)
+        for batch in (images, images[:1], images):  # each batch size gets its interpreter, kept
+            assert np.allclose(lite(batch), model(batch, training=False).numpy(), atol=1e-5)
+        assert np.allclose(compiled_call(model, on_cpu=False)(images), lite(images), atol=1e-5)
+
+    def test_a_model_lite_cannot_convert_is_read_by_tensorflow(self, tiny_model, monkeypatch):
+        def refuse(self, model):
+            raise ValueError("an op Lite lacks")
+
+        monkeypatch.setattr(LiteCall, "__init__", refuse)
+        recognizer = Recognizer.load(tiny_model)
+        assert not isinstance(recognizer._call, LiteCall)
+        assert recognizer.classify(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
 
 
 class TestRead:
