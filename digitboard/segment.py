@@ -396,21 +396,24 @@ class InkDigit:
 def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
     """Where a blob of touching digits may part: top-to-bottom paths (one column per row) that
     cross the least ink, each ending at a different column, at most MAX_SEAMS, none closer than
-    MIN_PIECE of the digit height to the blob's edges or to each other (seam carving)."""
-    binary = (ink >= INK_THRESHOLD).astype(np.float32)
-    rows, width = binary.shape
+    MIN_PIECE of the digit height to the blob's edges or to each other (seam carving). The
+    search runs at the blob's full size: searched shrunk, even with only its rows merged, it
+    missed the narrow gaps between touching digits (numbers at gap 0 read 63-66 % instead of
+    70 %)."""
+    cost = (ink >= INK_THRESHOLD).astype(np.float32)
+    rows, width = cost.shape
     margin = max(2, int(MIN_PIECE * height))
     if width <= 2 * margin:
         return []
-    total = binary.copy()                      # least ink crossed by a path from the top to here
-    step = np.zeros(binary.shape, np.int8)     # the column step taken into each pixel: -1, 0, 1
+    total = cost.copy()                        # least ink crossed by a path from the top to here
+    step = np.zeros(cost.shape, np.int8)       # the column step taken into each pixel: -1, 0, 1
+    from_left, from_right = np.full(width, np.inf, np.float32), np.full(width, np.inf, np.float32)
     for r in range(1, rows):
         above = total[r - 1]
-        options = np.stack([np.r_[np.inf, above[:-1]] + SEAM_SLOPE_COST, above,
-                            np.r_[above[1:], np.inf] + SEAM_SLOPE_COST])
-        choice = options.argmin(axis=0)
-        total[r] += options[choice, np.arange(width)]
-        step[r] = choice - 1
+        from_left[1:], from_right[:-1] = above[:-1] + SEAM_SLOPE_COST, above[1:] + SEAM_SLOPE_COST
+        best = np.minimum(np.minimum(from_left, above), from_right)
+        total[r] += best
+        step[r] = np.where(from_left == best, -1, np.where(above == best, 0, 1))  # ties: left, then straight
     bottom = total[-1]
     inner = range(margin, width - margin)
     ends = sorted((c for c in inner if bottom[c] <= bottom[c - 1] and bottom[c] <= bottom[c + 1]),

@@ -70,8 +70,10 @@ class TestCompiledCall:
         lite = compiled_call(model, on_cpu=True)
         assert isinstance(lite, LiteCall)
         for batch in (images, images[:1], images):  # each batch size gets its interpreter, kept
-            assert np.allclose(lite(batch), model(batch, training=False).numpy(), atol=1e-5)
-        assert np.allclose(compiled_call(model, on_cpu=False)(images), lite(images), atol=1e-5)
+            expected = model(batch, training=False).numpy()
+            assert np.allclose(lite(batch), expected, atol=0.05)  # 8-bit weights
+            assert (lite(batch).argmax(axis=1) == expected.argmax(axis=1)).all()
+        assert np.allclose(compiled_call(model, on_cpu=False)(images), model(images, training=False).numpy(), atol=1e-5)
 
     def test_a_model_lite_cannot_convert_is_read_by_tensorflow(self, tiny_model, monkeypatch):
         def refuse(self, model):
