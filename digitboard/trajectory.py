@@ -20,13 +20,15 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import UserError
 from .files import replacing
 
 PATH_POINTS = 64           # points a path is resampled to
 PATH_FEATURES = 5          # x, y, direction x, direction y, pen down (1) or moving between strokes (0)
-# How much the stroke model's log-probabilities count against the image model's. Chosen with
-# the split model (trained without pen writers 25-30) on those writers' 1,498 digits: the image
-# model alone misread 8, both together 2 at any weight from 0.75 to 1.0 (3 at 0.5 and 1.5).
+# How much the stroke model's log-probabilities count against the image model's. Chosen on pen
+# writers 25-30 (1,498 digits) with models trained without them: a single image model alone
+# misread 8, with a first stroke model 2 at any weight from 0.75 to 1.0 (3 at 0.5 and 1.5); the
+# shipped recipe's ensemble and stroke model misread 3 at 0.5-1.0 (4 at 1.5).
 STROKE_WEIGHT = 0.75
 
 
@@ -76,7 +78,6 @@ def replay_path(stroke_model: Path) -> Path:
 def named_stroke_model(model_path: Path) -> Path | None:
     """The stroke model that the card of the image model at `model_path` names, when it is
     there; None for a model without one (or without a readable card: it reads images alone)."""
-    from .errors import UserError
     from .model import read_card
 
     try:
@@ -174,11 +175,11 @@ def train_stroke_model(digits: list, out: Path, epochs: int = STROKE_EPOCHS, cop
 
 
 def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, batch: int,
-                       peak_rate: float, seed: int) -> dict:
+                       peak_rate: float, seed: int, person_share: float = 0.5) -> dict:
     """Teach a stroke model (loaded from `base`) one person's pen digits, (strokes, label)
-    pairs, as personalise.py teaches the image model: every batch half the person's paths,
-    each copy written anew by another hand (data.vary_hand, vary_order), half the base's own
-    replay paths; Adam decaying to nothing, normalisation statistics frozen. Saves it at
+    pairs, as personalise.py teaches the image model: every batch `person_share` the person's
+    paths, each copy written anew by another hand (data.vary_hand, vary_order), the rest the
+    base's own replay paths; Adam decaying to nothing, normalisation statistics frozen. Saves it at
     `out` in one step and returns what the card records."""
     import keras
 
@@ -186,7 +187,7 @@ def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: P
     from .model import all_layers
 
     rng = np.random.default_rng(seed)
-    half = batch // 2
+    half = int(batch * person_share)
     mine = rng.integers(0, len(person), steps * half)
     paths = np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in mine])
     labels = np.array([person[i][1] for i in mine], np.int64)

@@ -97,6 +97,18 @@ def test_the_stroke_model_is_taught_the_drawings_strokes(tmp_path, tiny_with_str
     assert recognizer.stroke_model is not None
 
 
+def test_a_model_that_reads_every_drawing_surely_is_left_as_it_is(tmp_path, shipped, mnist):
+    drawn = make_drawings(tmp_path / "drawn", mnist, per_digit=5)
+    out = tmp_path / "mine.keras"
+    result = run_train("--personalise", drawn, "--init-from", shipped.path, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "all 12 drawings are read surely right already: nothing to teach" in result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["taught_on"] == 0 and card["read_unsurely"] == 0 and card["recipe"]["steps"] == 0
+    taught, base = keras.models.load_model(out), keras.models.load_model(shipped.path)
+    assert all(np.array_equal(a, b) for a, b in zip(taught.get_weights(), base.get_weights()))
+
+
 def test_without_strokes_the_personal_model_reads_with_the_base_stroke_model(tmp_path, tiny_with_strokes, mnist):
     out = tmp_path / "models" / "mine.keras"
     result = run_train("--personalise", make_drawings(tmp_path / "drawn", mnist), "--init-from", tiny_with_strokes,
