@@ -194,7 +194,7 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
 
     from .model import (all_layers, load_model_file, model_card, tf_device, view_scales, with_views,
                         without_views, write_card)
-    from .trajectory import named_stroke_model, stroke_model_path, teach_stroke_model
+    from .trajectory import named_stroke_model, stroke_model_path
     from .training import check_init_model, make_augmenter
 
     started = time.time()
@@ -267,6 +267,45 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
         seed=seed, command=command, wall_time_s=round(time.time() - started, 1))
     write_card(out, card)
     return card
+
+
+def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, batch: int,
+                       peak_rate: float, seed: int, person_share: float = 0.5) -> dict:
+    """Teach a stroke model (loaded from `base`) one person's pen digits, (strokes, label)
+    pairs, as personalise.py teaches the image model: every batch `person_share` the person's
+    paths, each copy written anew by another hand (data.vary_hand, vary_order), the rest the
+    base's own replay paths; Adam decaying to nothing, normalisation statistics frozen. Saves it at
+    `out` in one step and returns what the card records."""
+    import keras
+
+    from .data import vary_hand
+    from .model import all_layers
+    from .trajectory import path_features, replay_path, vary_order
+
+    rng = np.random.default_rng(seed)
+    half = int(batch * person_share)
+    mine = rng.integers(0, len(person), steps * half)
+    paths = np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in mine])
+    labels = np.array([person[i][1] for i in mine], np.int64)
+    replay = replay_path(base)
+    if replay.is_file():
+        with np.load(replay) as kept:
+            theirs = rng.integers(0, len(kept["labels"]), steps * (batch - half))
+            paths = np.concatenate([paths.reshape(steps, half, *paths.shape[1:]),
+                                    kept["paths"][theirs].astype(np.float32).reshape(steps, batch - half, *paths.shape[1:])],
+                                   axis=1).reshape(-1, *paths.shape[1:])
+            labels = np.concatenate([labels.reshape(steps, half), kept["labels"][theirs].reshape(steps, -1)],
+                                    axis=1).reshape(-1)
+    for layer in all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_rate, steps, alpha=0.0)),
+                  loss="sparse_categorical_crossentropy", jit_compile=False)
+    model.fit(paths, labels, batch_size=len(labels) // steps, epochs=1, shuffle=False, verbose=0)
+    with replacing(out) as partial:
+        model.save(partial)
+    return {"file": Path(out).name, "base": str(base), "taught_on": len(person),
+            "replayed": replay.name if replay.is_file() else None}
 
 
 def check_writable(out: Path) -> None:

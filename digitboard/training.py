@@ -464,7 +464,7 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         validation_samples=fitted[0].validation_samples,
         class_names=list(data.class_names), input_shape=list(as_model_input(data.x_train[:1]).shape[1:]))
     if pen_digits and config.stroke_epochs and not interrupted:
-        from .trajectory import stroke_model_path, train_stroke_model
+        from .trajectory import stroke_model_path
 
         card["stroke_model"] = train_stroke_model(pen_digits, stroke_model_path(out), config.stroke_epochs,
                                                   seed=config.seed, echo=echo)
@@ -476,10 +476,11 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
 
 def _evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """(loss, accuracy) of a classifier on a labelled set, rounded for a card."""
-    from .evaluation import cross_entropy
+    import keras
 
     probs = model.predict(images, batch_size=512, verbose=0)
-    return round(cross_entropy(probs, labels), 5), round(float(np.mean(probs.argmax(axis=1) == labels)), 5)
+    loss = float(np.mean(keras.losses.sparse_categorical_crossentropy(labels, probs)))
+    return round(loss, 5), round(float(np.mean(probs.argmax(axis=1) == labels)), 5)
 
 
 def _ensemble_scores(model, data: Dataset, config: TrainConfig, fitted: list[Fitted]) -> dict:
@@ -505,6 +506,60 @@ def _write_histories(paths: list[Path], out: Path) -> None:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["member"])
         writer.writeheader()
         writer.writerows(rows)
+
+
+# ---------------------------------------------------------------- the stroke model
+
+STROKE_COPIES = 10         # each pen digit as written and as 9 other hands might write it
+STROKE_REPLAY = 2000       # pen paths kept beside the stroke model for teaching it
+
+
+def stroke_training_set(digits: list, copies: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(paths (n, PATH_POINTS, PATH_FEATURES), labels): each pen digit as written and `copies` − 1
+    times as another hand might write it (data.vary_hand, half the time data.vary_style, and
+    vary_order)."""
+    from .data import vary_hand, vary_style
+    from .trajectory import path_features, vary_order
+
+    paths, labels = [], []
+    for digit in digits:
+        paths.append(path_features(digit.strokes))
+        for _ in range(copies - 1):
+            styled = vary_style(digit.strokes, digit.label, rng) if rng.random() < 0.5 else digit.strokes
+            paths.append(path_features(vary_order(vary_hand(styled, rng), rng)))
+        labels += [int(digit.label)] * copies
+    return np.stack(paths), np.array(labels, np.int64)
+
+
+def train_stroke_model(digits: list, out: Path, epochs: int, copies: int = STROKE_COPIES,
+                       seed: int = 42, echo: Callable[[str], None] = print) -> dict:
+    """Train the stroke model on pen digits (strokes.PenDigit) and save it at `out` in one step;
+    returns what the model card records of it."""
+    import keras
+
+    from .trajectory import STROKE_WEIGHT, build_stroke_model, replay_path
+
+    started = time.time()
+    keras.utils.set_random_seed(seed)
+    paths, labels = stroke_training_set(digits, copies, np.random.default_rng(seed))
+    model = build_stroke_model()
+    batch = 128
+    steps = int(np.ceil(len(paths) / batch)) * epochs
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps)),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
+    echo(f"stroke model: {len(digits)} pen digits, {len(paths)} paths, {epochs} epochs")
+    history = model.fit(paths, labels, batch_size=batch, epochs=epochs, shuffle=True, verbose=0,
+                        callbacks=[_epoch_lines(epochs, lambda line: echo(f"stroke model {line}"))]).history
+    kept = np.random.default_rng(seed).choice(len(digits), min(STROKE_REPLAY, len(digits)), replace=False)
+    with replacing(replay_path(out)) as partial:
+        np.savez_compressed(partial, paths=paths[kept * copies].astype(np.float16), labels=labels[kept * copies])
+    with replacing(out) as partial:
+        model.save(partial)
+    return {"file": Path(out).name, "replay": replay_path(out).name,
+            "pen_digits": len(digits), "paths": int(len(paths)), "epochs": epochs,
+            "copies": copies, "final_train_accuracy": round(float(history["accuracy"][-1]), 5),
+            "parameters": int(model.count_params()), "weight": STROKE_WEIGHT,
+            "wall_time_s": round(time.time() - started, 1)}
 
 
 def _read_history(path: Path) -> dict:

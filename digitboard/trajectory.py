@@ -9,19 +9,17 @@ flagged pen-up), each point its position in the digit's box and the pen's direct
 
 Its probabilities are combined with the image classifier's (`combine`) wherever read() has
 strokes, so they complement each other: writers the image classifier misreads are often read
-right from their strokes, and the other way round.
+right from their strokes, and the other way round. training.train_stroke_model fits it on pen
+data beside an image model; personalise.teach_stroke_model teaches it a person's strokes.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .errors import UserError
-from .files import replacing
 
 PATH_POINTS = 64           # points a path is resampled to
 PATH_FEATURES = 5          # x, y, direction x, direction y, pen down (1) or moving between strokes (0)
@@ -107,11 +105,6 @@ def build_stroke_model():
                             name="digitboard_strokes")
 
 
-STROKE_EPOCHS = 20
-STROKE_COPIES = 10         # each pen digit as written and as 9 other hands might write it
-STROKE_REPLAY = 2000       # pen paths kept beside the stroke model for teaching it
-
-
 REORDER = 0.2              # share of varied copies whose strokes come in another order
 REVERSE = 0.1              # chance of each stroke of a varied copy being drawn the other way
 
@@ -124,89 +117,3 @@ def vary_order(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.n
     if len(strokes) > 1 and rng.random() < REORDER:
         strokes = [strokes[i] for i in rng.permutation(len(strokes))]
     return [s[::-1] if rng.random() < REVERSE else s for s in strokes]
-
-
-def stroke_training_set(digits: list, copies: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """(paths (n, PATH_POINTS, PATH_FEATURES), labels): each pen digit as written and `copies` − 1
-    times as another hand might write it (data.vary_hand, half the time data.vary_style, and
-    vary_order)."""
-    from .data import vary_hand, vary_style
-
-    paths, labels = [], []
-    for digit in digits:
-        paths.append(path_features(digit.strokes))
-        for _ in range(copies - 1):
-            styled = vary_style(digit.strokes, digit.label, rng) if rng.random() < 0.5 else digit.strokes
-            paths.append(path_features(vary_order(vary_hand(styled, rng), rng)))
-        labels += [int(digit.label)] * copies
-    return np.stack(paths), np.array(labels, np.int64)
-
-
-def train_stroke_model(digits: list, out: Path, epochs: int = STROKE_EPOCHS, copies: int = STROKE_COPIES,
-                       seed: int = 42, echo: Callable[[str], None] = print) -> dict:
-    """Train the stroke model on pen digits (strokes.PenDigit) and save it at `out` in one step;
-    returns what the model card records of it."""
-    import keras
-
-    from .training import _epoch_lines
-
-    started = time.time()
-    keras.utils.set_random_seed(seed)
-    paths, labels = stroke_training_set(digits, copies, np.random.default_rng(seed))
-    model = build_stroke_model()
-    batch = 128
-    steps = int(np.ceil(len(paths) / batch)) * epochs
-    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps)),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
-    echo(f"stroke model: {len(digits)} pen digits, {len(paths)} paths, {epochs} epochs")
-    history = model.fit(paths, labels, batch_size=batch, epochs=epochs, shuffle=True, verbose=0,
-                        callbacks=[_epoch_lines(epochs, lambda line: echo(f"stroke model {line}"))]).history
-    kept = np.random.default_rng(seed).choice(len(digits), min(STROKE_REPLAY, len(digits)), replace=False)
-    with replacing(replay_path(out)) as partial:
-        np.savez_compressed(partial, paths=paths[kept * copies].astype(np.float16), labels=labels[kept * copies])
-    with replacing(out) as partial:
-        model.save(partial)
-    return {"file": Path(out).name, "replay": replay_path(out).name,
-            "pen_digits": len(digits), "paths": int(len(paths)), "epochs": epochs,
-            "copies": copies, "final_train_accuracy": round(float(history["accuracy"][-1]), 5),
-            "parameters": int(model.count_params()), "weight": STROKE_WEIGHT,
-            "wall_time_s": round(time.time() - started, 1)}
-
-
-
-def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, batch: int,
-                       peak_rate: float, seed: int, person_share: float = 0.5) -> dict:
-    """Teach a stroke model (loaded from `base`) one person's pen digits, (strokes, label)
-    pairs, as personalise.py teaches the image model: every batch `person_share` the person's
-    paths, each copy written anew by another hand (data.vary_hand, vary_order), the rest the
-    base's own replay paths; Adam decaying to nothing, normalisation statistics frozen. Saves it at
-    `out` in one step and returns what the card records."""
-    import keras
-
-    from .data import vary_hand
-    from .model import all_layers
-
-    rng = np.random.default_rng(seed)
-    half = int(batch * person_share)
-    mine = rng.integers(0, len(person), steps * half)
-    paths = np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in mine])
-    labels = np.array([person[i][1] for i in mine], np.int64)
-    replay = replay_path(base)
-    if replay.is_file():
-        with np.load(replay) as kept:
-            theirs = rng.integers(0, len(kept["labels"]), steps * (batch - half))
-            paths = np.concatenate([paths.reshape(steps, half, *paths.shape[1:]),
-                                    kept["paths"][theirs].astype(np.float32).reshape(steps, batch - half, *paths.shape[1:])],
-                                   axis=1).reshape(-1, *paths.shape[1:])
-            labels = np.concatenate([labels.reshape(steps, half), kept["labels"][theirs].reshape(steps, -1)],
-                                    axis=1).reshape(-1)
-    for layer in all_layers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_rate, steps, alpha=0.0)),
-                  loss="sparse_categorical_crossentropy", jit_compile=False)
-    model.fit(paths, labels, batch_size=len(labels) // steps, epochs=1, shuffle=False, verbose=0)
-    with replacing(out) as partial:
-        model.save(partial)
-    return {"file": Path(out).name, "base": str(base), "taught_on": len(person),
-            "replayed": replay.name if replay.is_file() else None}

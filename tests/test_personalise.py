@@ -19,7 +19,8 @@ from digitboard.personalise import hold_back
 from digitboard.reader import load_recognizer
 from digitboard.strokes import PenDigit, stroke_json
 from digitboard.teacher import start_teacher, stop_teacher
-from digitboard.trajectory import replay_path, stroke_model_path, train_stroke_model
+from digitboard.training import train_stroke_model
+from digitboard.trajectory import replay_path, stroke_model_path
 
 from conftest import PEN_DIGITS, assert_one_line_error, run_train, snapshot, write_image
 
