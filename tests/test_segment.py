@@ -91,6 +91,12 @@ class TestWithStrokes:
         ink = cv2.boundingRect((canvas >= 48).astype(np.uint8))
         assert reading.box == pytest.approx(ink, abs=2)
 
+    def test_a_dash_is_one_reading_and_no_crash(self, shipped):
+        dash = [np.array([[100.0, 300.0], [800.0, 305.0]])]  # one stroke far wider than tall: no run held it
+        canvas = draw_strokes(dash, np.zeros((600, 1024), np.uint8), 12)
+        [reading] = shipped.read(canvas, strokes=dash)
+        assert reading.strokes == (0,)
+
     def test_no_strokes_read_nothing(self, shipped):
         assert shipped.read(np.zeros((100, 100), np.uint8), strokes=[]) == []
 
@@ -116,6 +122,10 @@ class TestCanvasOnly:
         readings = shipped.read(number.canvas)
         assert [r.digit for r in readings] == [3, 4]
         assert readings[0].box[0] + readings[0].box[2] <= readings[1].box[0] + 0.25 * readings[1].box[2]
+
+    def test_a_dash_is_not_cut_into_digits(self, shipped):
+        canvas = draw_strokes([np.array([[100.0, 300.0], [800.0, 305.0]])], np.zeros((600, 1024), np.uint8), 12)
+        assert len(shipped.read(canvas)) == 1  # cut by its own height, it was 187 "digits"
 
     def test_a_wide_single_digit_is_not_cut(self, shipped):
         wide_zero = [arc(100, 100, 100, 100, 0, 2 * np.pi, 48)]
