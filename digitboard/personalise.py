@@ -5,7 +5,9 @@ the recipe is made for them: every batch is half the person's drawings (oversamp
 copy augmented anew) and half a replay of MNIST training digits, so that nothing already
 known is forgotten; a few hundred steps at a low learning rate, with the normalisation
 statistics frozen (they were settled on far more data than a person draws). A share of
-each digit's drawings is held back to say how much better the new model reads them.
+each digit's drawings is held back to say how much better the new model reads them. A taught
+image model that reads a check sample of the base data worse than the base did is not kept:
+one writer's 8s can look like MNIST's 1s, and the stroke model tells those apart anyway.
 
 Where the base model has a stroke model (trajectory.py) and the drawings their strokes (the
 board saves them beside each image), the stroke model is taught the same way: the person's
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,13 +28,17 @@ import numpy as np
 from .errors import UserError
 from .files import replacing
 
-STEPS = 300               # optimizer steps of one teach
-BATCH = 64                # images a step: half the person's, half replayed MNIST
+STEPS = 200               # optimizer steps of one teach
+BATCH = 32                # images a step: half the person's, half replayed MNIST
 PEAK_RATE = 3e-4          # Adam; decays to nothing over the steps
 PERSON_SHARE = 0.5        # of each batch: the person's drawings; the rest replays the base data
 SURE = 0.9                # a model reading every drawing right at least this surely is not taught
 HOLD_BACK = 0.2           # of each digit's drawings (when it has 5 or more), to measure on
 PROGRESS_EVERY = 25       # steps between progress lines
+STEPS_AT_ONCE = 5         # optimizer steps in one call from Python (PROGRESS_EVERY is a multiple)
+WRITTEN_ANEW = 8          # copies of each of the person's pen paths, each written anew by another hand
+BASE_CHECK = 3000         # replayed base digits read before and after a teach…
+FORGET_TOLERANCE = 0.002  # …the taught image model is kept only if it reads no more of them wrong than this share
 
 
 @dataclass
@@ -111,28 +118,57 @@ class Replay:
     images: np.ndarray        # (n, 28, 28) uint8
     labels: np.ndarray
     description: str
+    check_images: np.ndarray  # base digits kept out of the replay, read before and after a teach
+    check_labels: np.ndarray
 
 
 def replay_data(base: Path, mnist, seed: int = 0) -> Replay:
     """What a teach replays so that the base model forgets nothing: MNIST's training digits,
-    and a sample of the pen files its card says it was trained on (when they are here)."""
+    and a sample of the pen files its card says it was trained on (when they are here). Up to
+    BASE_CHECK MNIST digits are kept out of it to check a teach on: those the base model was
+    validated on and never trained on, when its card says which (unseen_by_base), else a
+    random sample."""
     from .data import pen_renderings
     from .model import read_card
     from .paths import ROOT
     from .strokes import read_unipen
 
-    images, labels, sources = [mnist.x_train], [mnist.y_train], [f"MNIST train ({len(mnist.y_train)})"]
+    card = read_card(base)
     rng = np.random.default_rng(seed)
-    for extra in read_card(base).get("extra", []):
-        path = Path(extra) if Path(extra).is_absolute() else ROOT / extra
-        if not path.is_file():
+    pen_files = [Path(extra) if Path(extra).is_absolute() else ROOT / extra for extra in card.get("extra", [])]
+    pen = [read_unipen(path) if path.is_file() else None for path in pen_files]
+    unseen = None if None in pen else unseen_by_base(card, len(mnist.y_train), sum(map(len, pen)))
+    check = rng.permutation(unseen if unseen is not None else np.arange(len(mnist.y_train)))[:BASE_CHECK]
+    kept = np.setdiff1d(np.arange(len(mnist.y_train)), check)
+    images, labels = [mnist.x_train[kept]], [mnist.y_train[kept]]
+    sources = [f"MNIST train ({len(kept)}; {len(check)} more kept out to check on, "
+               f"{'never' if unseen is not None else 'also'} trained on by the base)"]
+    for path, digits in zip(pen_files, pen):
+        if digits is None:
             continue
-        digits = read_unipen(path)
         chosen = [digits[i] for i in rng.choice(len(digits), min(PEN_REPLAY, len(digits)), replace=False)]
         images.append(np.stack([pen_renderings(d.strokes, 1, rng, d.label)[0] for d in chosen]))
         labels.append(np.array([int(d.label) for d in chosen], np.int64))
         sources.append(f"{path.name} ({len(chosen)} drawn)")
-    return Replay(np.concatenate(images), np.concatenate(labels), ", ".join(sources))
+    return Replay(np.concatenate(images), np.concatenate(labels), ", ".join(sources),
+                  mnist.x_train[check], mnist.y_train[check])
+
+
+def unseen_by_base(card: dict, n_mnist: int, n_pen: int) -> np.ndarray | None:
+    """The MNIST training digits a base model was validated on and never trained on: its
+    card's validation split made again (training.py splits by group: each MNIST digit, then
+    each pen digit, all copies of one on the same side). None when the card does not say
+    enough, or the split made again does not give its card's validation_samples."""
+    config = card.get("config") or {}
+    if not {"seed", "validation_split"} <= config.keys() or "validation_samples" not in card:
+        return None
+    groups = n_mnist + n_pen
+    held = np.random.default_rng(config["seed"]).permutation(np.arange(groups))[
+        :max(1, int(round(groups * config["validation_split"])))]
+    mnist_held, pen_held = np.sort(held[held < n_mnist]), int(np.sum(held >= n_mnist))
+    copies = card["validation_samples"] - len(mnist_held)  # pen digits are drawn `extra_repeat` times
+    fits = copies == 0 if pen_held == 0 else copies > 0 and copies % pen_held == 0
+    return mnist_held if fits else None
 
 
 def hold_back(labels: np.ndarray, fraction: float = HOLD_BACK) -> tuple[np.ndarray, np.ndarray]:
@@ -166,12 +202,30 @@ def reading_probs(model, images: np.ndarray, stroke_model=None, strokes=None) ->
     from .data import as_model_input
     from .trajectory import combine, path_features
 
-    probs = model.predict(as_model_input(images), batch_size=512, verbose=0)
+    probs = _called(model, as_model_input(images))
     drawn = [i for i, s in enumerate(strokes or []) if s is not None]
     if stroke_model is not None and drawn:
         paths = np.stack([path_features(strokes[i]) for i in drawn])
-        probs[drawn] = combine(probs[drawn], stroke_model.predict(paths, batch_size=512, verbose=0))
+        probs[drawn] = combine(probs[drawn], _called(stroke_model, paths))
     return probs
+
+
+def _called(model, inputs: np.ndarray, batch: int = 512) -> np.ndarray:
+    """The model's outputs for `inputs`, in batches, through one concrete function a model
+    (recognizer.compiled_call on TensorFlow): model.predict would trace itself anew after each
+    compile and for each new last-batch size (~7 s of a teach, with retracing warnings), while
+    the concrete function reads the model's variables, so a model taught in place needs none."""
+    from .recognizer import compiled_call
+
+    if not len(inputs):
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    if model not in _CALLS:
+        _CALLS[model] = compiled_call(model, on_cpu=False)
+    call = _CALLS[model]
+    return np.concatenate([call(inputs[i:i + batch].astype(np.float32)) for i in range(0, len(inputs), batch)])
+
+
+_CALLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model → its concrete call (_called)
 
 
 def accuracy(model, images: np.ndarray, labels: np.ndarray, stroke_model=None, strokes=None) -> float | None:
@@ -190,12 +244,10 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     taught the drawings' strokes (`out`'s stroke model), or kept as it is when they have none.
     Returns the card."""
     import keras
-    import tensorflow as tf
 
-    from .model import (all_layers, load_model_file, model_card, tf_device, view_scales, with_views,
-                        without_views, write_card)
+    from .model import load_model_file, model_card, tf_device, view_scales, with_views, without_views, write_card
     from .trajectory import named_stroke_model, stroke_model_path
-    from .training import check_init_model, make_augmenter
+    from .training import check_init_model
 
     started = time.time()
     keras.utils.set_random_seed(seed)
@@ -219,23 +271,23 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     sureness = reading_probs(loaded, drawings.images[taught], stroke_model, strokes)[
         np.arange(len(taught)), drawings.labels[taught]]
     unsure = int(np.sum(sureness < SURE))
+    base_check = None
     if unsure:
-        for layer in all_layers(model):  # frozen statistics: a few dozen drawings must not move them
-            if isinstance(layer, keras.layers.BatchNormalization):
-                layer.trainable = False
-        images, labels = teaching_batches((drawings.images[taught], drawings.labels[taught]),
-                                          (replay.images, replay.labels), steps, BATCH, seed)
-        batches = (tf.data.Dataset.from_tensor_slices((images[..., None], labels)).batch(BATCH)
-                   .map(make_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE)
-                   .prefetch(tf.data.AUTOTUNE))
-        rate = keras.optimizers.schedules.CosineDecay(PEAK_RATE, decay_steps=steps, alpha=0.0)
-        model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
-                      jit_compile=False)
-        model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_progress_lines(steps, progress)])
+        base_check = {"digits": int(len(replay.check_labels)),
+                      "before": accuracy(loaded, replay.check_images, replay.check_labels)}
+        base_weights = model.get_weights()  # the model is trained in place
+        teach_image_model(model, (drawings.images[taught], drawings.labels[taught]), replay, steps, seed, progress)
     else:
         progress(f"all {len(taught)} drawings are read surely right already: nothing to teach")
 
     final = with_views(model, scales) if scales else model
+    if unsure:
+        base_check["after"] = accuracy(final, replay.check_images, replay.check_labels)
+        base_check["image_model"] = "taught" if base_check["after"] >= base_check["before"] - FORGET_TOLERANCE else "base"
+        if base_check["image_model"] == "base":
+            progress(f"taught, the image model read {base_check['after']:.2%} of {base_check['digits']} base digits "
+                     f"(before: {base_check['before']:.2%}): keeping it as it was")
+            model.set_weights(base_weights)
     person_strokes = [(drawings.strokes[i], int(drawings.labels[i])) for i in taught
                       if unsure and drawings.strokes and drawings.strokes[i] is not None]
     strokes_card = None
@@ -256,17 +308,43 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
         drawings_used=int(len(drawings.labels)), drawings_per_digit=drawings.counts(),
         skipped_files=drawings.skipped, taught_on=int(len(taught)) if unsure else 0, read_unsurely=unsure,
         held_back=int(len(held)),
-        held_back_accuracy_before=before, held_back_accuracy_after=after,
+        held_back_accuracy_before=before, held_back_accuracy_after=after, base_check=base_check,
         **({"test_accuracy": test_accuracy, "test_samples": int(len(test[1]))} if test is not None else {}),
         recipe={"steps": steps if unsure else 0, "batch": BATCH, "person_share": PERSON_SHARE,
                 "taught": f"all, unless every drawing is read right at least {SURE:.0%} surely",
-                "peak_learning_rate": PEAK_RATE,
+                "peak_learning_rate": PEAK_RATE, "forget_tolerance": FORGET_TOLERANCE,
+                "stroke_copies_each": WRITTEN_ANEW,
                 "schedule": "cosine to 0", "batch_norm": "frozen", "augment": True,
                 "replay": replay.description},
         **({"stroke_model": strokes_card} if strokes_card else {}),
         seed=seed, command=command, wall_time_s=round(time.time() - started, 1))
     write_card(out, card)
     return card
+
+
+def teach_image_model(model, person: tuple[np.ndarray, np.ndarray], replay: Replay, steps: int, seed: int,
+                      progress: Callable[[str], None]) -> None:
+    """Teach an image model in place the person's (images, labels): `steps` batches of BATCH,
+    PERSON_SHARE of each the person's drawings and the rest `replay`'s, every copy augmented
+    anew; Adam decaying from PEAK_RATE to nothing, normalisation statistics frozen (settled on
+    far more data than a few dozen drawings). Reports `step i/n` to `progress`."""
+    import keras
+    import tensorflow as tf
+
+    from .model import all_layers
+    from .training import make_augmenter
+
+    for layer in all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    images, labels = teaching_batches(person, (replay.images, replay.labels), steps, BATCH, seed)
+    batches = (tf.data.Dataset.from_tensor_slices((images[..., None], labels)).batch(BATCH)
+               .map(make_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE)
+               .prefetch(tf.data.AUTOTUNE))
+    rate = keras.optimizers.schedules.CosineDecay(PEAK_RATE, decay_steps=steps, alpha=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
+                  jit_compile=False, steps_per_execution=STEPS_AT_ONCE)
+    model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_progress_lines(steps, progress)])
 
 
 def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, batch: int,
@@ -284,9 +362,10 @@ def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: P
 
     rng = np.random.default_rng(seed)
     half = int(batch * person_share)
-    mine = rng.integers(0, len(person), steps * half)
-    paths = np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in mine])
-    labels = np.array([person[i][1] for i in mine], np.int64)
+    written = rng.integers(0, len(person), min(steps * half, len(person) * WRITTEN_ANEW))
+    pool = np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in written])
+    mine = rng.integers(0, len(written), steps * half)
+    paths, labels = pool[mine], np.array([person[i][1] for i in written], np.int64)[mine]
     replay = replay_path(base)
     if replay.is_file():
         with np.load(replay) as kept:
@@ -300,7 +379,7 @@ def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: P
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.trainable = False
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_rate, steps, alpha=0.0)),
-                  loss="sparse_categorical_crossentropy", jit_compile=False)
+                  loss="sparse_categorical_crossentropy", jit_compile=False, steps_per_execution=STEPS_AT_ONCE)
     model.fit(paths, labels, batch_size=len(labels) // steps, epochs=1, shuffle=False, verbose=0)
     with replacing(out) as partial:
         model.save(partial)

@@ -15,7 +15,7 @@ import pytest
 import board
 from board import BoardOptions
 from digitboard.board_state import new_board
-from digitboard.personalise import hold_back
+from digitboard.personalise import STEPS, hold_back, unseen_by_base
 from digitboard.reader import load_recognizer
 from digitboard.strokes import PenDigit, stroke_json
 from digitboard.teacher import start_teacher, stop_teacher
@@ -61,6 +61,14 @@ def test_the_newest_fifth_of_each_digit_is_held_back():
     assert held.tolist() == [4, 13, 14] and len(taught) == 15  # 2s: too few to hold any back
 
 
+def test_the_base_models_validation_digits_are_found_again_from_its_card():
+    card = {"config": {"seed": 42, "validation_split": 0.05}, "validation_samples": 4179}  # the shipped model's
+    unseen = unseen_by_base(card, 60000, 7494)  # 3,375 groups held out: 2,973 MNIST digits, 402 pen digits × 3
+    assert len(unseen) == 2973 and unseen.max() < 60000 and np.all(np.diff(unseen) > 0)
+    assert unseen_by_base({**card, "validation_samples": 4180}, 60000, 7494) is None  # not the split it was
+    assert unseen_by_base({"validation_samples": 4179}, 60000, 7494) is None  # a card without its config
+
+
 def test_teaching_writes_the_personal_model_and_its_card(tmp_path, tiny_model, mnist):
     drawn = make_drawings(tmp_path / "drawn", mnist)
     (drawn / "1" / "broken.png").write_bytes(b"not a png")
@@ -69,7 +77,7 @@ def test_teaching_writes_the_personal_model_and_its_card(tmp_path, tiny_model, m
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert "skipped 1 unreadable: 1/broken.png" in lines[0]
-    assert "step 300/300" in result.output and lines[-1].startswith("taught in ")
+    assert f"step {STEPS}/{STEPS}" in result.output and lines[-1].startswith("taught in ")
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["kind"] == "personal" and card["base_model"] == str(tiny_model)
     assert card["drawings_used"] == 18 and card["drawings_per_digit"] == {"0": 6, "1": 6, "7": 6}
@@ -107,6 +115,22 @@ def test_a_model_that_reads_every_drawing_surely_is_left_as_it_is(tmp_path, ship
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["taught_on"] == 0 and card["read_unsurely"] == 0 and card["recipe"]["steps"] == 0
     taught, base = keras.models.load_model(out), keras.models.load_model(shipped.path)
+    assert all(np.array_equal(a, b) for a, b in zip(taught.get_weights(), base.get_weights()))
+
+
+def test_a_taught_image_model_that_forgets_the_base_data_is_not_kept(tmp_path, tiny_model, mnist):
+    drawn = tmp_path / "drawn"
+    for i, image in enumerate(mnist.x_test[mnist.y_test == 1][:12]):  # a "person" whose 1s are labelled 8
+        write_image(drawn / "8" / f"s{i}.png", image)
+    for i, image in enumerate(mnist.x_test[mnist.y_test == 0][:6]):
+        write_image(drawn / "0" / f"s{i}.png", image)
+    out = tmp_path / "mine.keras"
+    result = run_train("--personalise", drawn, "--init-from", tiny_model, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "base digits (before: " in result.output and "keeping it as it was" in result.output
+    check = json.loads(out.with_suffix(".json").read_text())["base_check"]
+    assert check["digits"] == 3000 and check["after"] < check["before"] - 0.002 and check["image_model"] == "base"
+    taught, base = keras.models.load_model(out), keras.models.load_model(tiny_model)
     assert all(np.array_equal(a, b) for a, b in zip(taught.get_weights(), base.get_weights()))
 
 
