@@ -148,8 +148,12 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     scale = (WORK - 2 * MNIST_STROKE) / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    # Any ink that survives area-averaging counts, so thin strokes on big digits stay connected.
+    # Any ink that survives area-averaging counts, so thin strokes on big digits stay connected;
+    # a stroke too thin for its length to survive at all (a 1 px diagonal a metre long) keeps every trace.
     binary = (cv2.resize(crop, size, interpolation=interpolation) >= 24).view(np.uint8)
+    if not binary.any():
+        mask = (crop >= INK_THRESHOLD).astype(np.float32)
+        binary = (cv2.resize(mask, size, interpolation=interpolation) > 0).view(np.uint8)
     pad = int(MNIST_STROKE)
     binary = cv2.copyMakeBorder(binary, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
     binary = _crop_to_ink(normalize_width(binary))

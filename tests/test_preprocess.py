@@ -104,6 +104,10 @@ class TestNormalizeDigit:
     def test_empty_ink_gives_blank(self):
         assert not normalize_digit(np.zeros((40, 40), np.uint8)).any()
 
+    def test_a_long_hairline_survives_shrinking(self):
+        digit = normalize_digit((np.eye(1000) * 60).astype(np.uint8))  # averaged away, it divided by zero
+        assert digit.shape == (28, 28) and np.count_nonzero(digit) >= 20
+
     def test_one_pixel(self):
         out = normalize_digit(np.full((1, 1), 255, np.uint8))
         assert out.shape == (28, 28) and out.any()
