@@ -12,6 +12,7 @@ from digitboard import Recognizer
 from digitboard.recognizer import LiteCall, compiled_call
 from digitboard.errors import UserError
 from digitboard.paths import DEFAULT_MODEL
+from digitboard.strokes import draw_strokes
 
 
 @pytest.fixture(scope="module")
@@ -137,6 +138,19 @@ class TestRead:
     def test_wrong_dimensions_is_a_user_error(self, recognizer):
         with pytest.raises(UserError):
             recognizer.read(np.zeros(100, np.uint8))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(strokes=st.lists(st.lists(st.tuples(st.floats(0, 1023), st.floats(0, 599)), min_size=1, max_size=30),
+                            min_size=1, max_size=8),
+           brush=st.integers(1, 30))
+    def test_random_scribbles_never_crash(self, shipped, strokes, brush):
+        strokes = [np.array(s, np.float64) for s in strokes]  # dots, dashes, hairlines, long zigzags
+        canvas = draw_strokes(strokes, np.zeros((600, 1024), np.uint8), brush)
+        from_strokes = shipped.read(canvas, strokes=strokes)
+        assert sorted(k for r in from_strokes for k in r.strokes) == sorted(set(k for r in from_strokes for k in r.strokes))
+        for readings in (from_strokes, shipped.read(canvas)):
+            assert all(0 <= r.digit <= 9 and 0.0 <= r.confidence <= 1.0 + 1e-6 for r in readings)
+            assert [r.box[0] + r.box[2] / 2 for r in readings] == sorted(r.box[0] + r.box[2] / 2 for r in readings)
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(arrays(np.uint8, st.tuples(st.integers(1, 120), st.integers(1, 160)),
