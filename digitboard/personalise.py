@@ -37,7 +37,7 @@ HOLD_BACK = 0.2           # of each digit's drawings (when it has 5 or more), to
 PROGRESS_EVERY = 25       # steps between progress lines
 STEPS_AT_ONCE = 5         # optimizer steps in one call from Python (PROGRESS_EVERY is a multiple)
 WRITTEN_ANEW = 8          # copies of each of the person's pen paths, each written anew by another hand
-BASE_CHECK = 3000         # replayed base digits read before and after a teach…
+BASE_CHECK = 3000         # base digits kept out of the replay, read before and after a teach…
 FORGET_TOLERANCE = 0.002  # …the taught image model is kept only if it reads no more of them wrong than this share
 
 
