@@ -271,30 +271,28 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     sureness = reading_probs(loaded, drawings.images[taught], stroke_model, strokes)[
         np.arange(len(taught)), drawings.labels[taught]]
     unsure = int(np.sum(sureness < SURE))
+    final = with_views(model, scales) if scales else model  # around the very layers that are taught
     base_check = None
     if unsure:
         base_check = {"digits": int(len(replay.check_labels)),
-                      "before": accuracy(loaded, replay.check_images, replay.check_labels)}
+                      "before": accuracy(final, replay.check_images, replay.check_labels)}
         base_weights = model.get_weights()  # the model is trained in place
         teach_image_model(model, (drawings.images[taught], drawings.labels[taught]), replay, steps, seed, progress)
-    else:
-        progress(f"all {len(taught)} drawings are read surely right already: nothing to teach")
-
-    final = with_views(model, scales) if scales else model
-    if unsure:
         base_check["after"] = accuracy(final, replay.check_images, replay.check_labels)
         base_check["image_model"] = "taught" if base_check["after"] >= base_check["before"] - FORGET_TOLERANCE else "base"
         if base_check["image_model"] == "base":
             progress(f"taught, the image model read {base_check['after']:.2%} of {base_check['digits']} base digits "
                      f"(before: {base_check['before']:.2%}): keeping it as it was")
             model.set_weights(base_weights)
+    else:
+        progress(f"all {len(taught)} drawings are read surely right already: nothing to teach")
     person_strokes = [(drawings.strokes[i], int(drawings.labels[i])) for i in taught
                       if unsure and drawings.strokes and drawings.strokes[i] is not None]
     strokes_card = None
     try:
         if stroke_model is not None and person_strokes:
             strokes_card = teach_stroke_model(stroke_model, base_strokes, person_strokes, stroke_model_path(out),
-                                              steps, BATCH, PEAK_RATE, seed, PERSON_SHARE)
+                                              steps, seed)
         elif base_strokes is not None:  # nothing to teach it: read with the base's as it is
             strokes_card = {"file": os.path.relpath(base_strokes, out.parent), "taught_on": 0}
         after = accuracy(final, held_images, held_labels, stroke_model, held_strokes)
@@ -328,63 +326,61 @@ def teach_image_model(model, person: tuple[np.ndarray, np.ndarray], replay: Repl
     PERSON_SHARE of each the person's drawings and the rest `replay`'s, every copy augmented
     anew; Adam decaying from PEAK_RATE to nothing, normalisation statistics frozen (settled on
     far more data than a few dozen drawings). Reports `step i/n` to `progress`."""
-    import keras
     import tensorflow as tf
 
-    from .model import all_layers
     from .training import make_augmenter
 
-    for layer in all_layers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
     images, labels = teaching_batches(person, (replay.images, replay.labels), steps, BATCH, seed)
     batches = (tf.data.Dataset.from_tensor_slices((images[..., None], labels)).batch(BATCH)
                .map(make_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE)
                .prefetch(tf.data.AUTOTUNE))
-    rate = keras.optimizers.schedules.CosineDecay(PEAK_RATE, decay_steps=steps, alpha=0.0)
-    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
-                  jit_compile=False, steps_per_execution=STEPS_AT_ONCE)
+    _compile_for_teaching(model, steps)
     model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_progress_lines(steps, progress)])
 
 
-def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, batch: int,
-                       peak_rate: float, seed: int, person_share: float = 0.5) -> dict:
+def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, seed: int) -> dict:
     """Teach a stroke model (loaded from `base`) one person's pen digits, (strokes, label)
-    pairs, as personalise.py teaches the image model: every batch `person_share` the person's
-    paths, each copy written anew by another hand (data.vary_hand, vary_order), the rest the
-    base's own replay paths; Adam decaying to nothing, normalisation statistics frozen. Saves it at
-    `out` in one step and returns what the card records."""
-    import keras
-
+    pairs, as teach_image_model teaches the image model: batches of the person's paths, each
+    written anew by another hand WRITTEN_ANEW times (data.vary_hand, vary_order), and of the
+    base's own replay paths (teaching_batches). Saves it at `out` in one step and returns what
+    the card records."""
     from .data import vary_hand
-    from .model import all_layers
     from .trajectory import path_features, replay_path, vary_order
 
     rng = np.random.default_rng(seed)
-    half = int(batch * person_share)
-    written = rng.integers(0, len(person), min(steps * half, len(person) * WRITTEN_ANEW))
-    pool = np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in written])
-    mine = rng.integers(0, len(written), steps * half)
-    paths, labels = pool[mine], np.array([person[i][1] for i in written], np.int64)[mine]
+    per_step = int(BATCH * PERSON_SHARE)  # the person's paths in a batch
+    written = rng.integers(0, len(person), min(steps * per_step, len(person) * WRITTEN_ANEW))
+    mine = (np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in written]),
+            np.array([person[i][1] for i in written], np.int64))
     replay = replay_path(base)
     if replay.is_file():
         with np.load(replay) as kept:
-            theirs = rng.integers(0, len(kept["labels"]), steps * (batch - half))
-            paths = np.concatenate([paths.reshape(steps, half, *paths.shape[1:]),
-                                    kept["paths"][theirs].astype(np.float32).reshape(steps, batch - half, *paths.shape[1:])],
-                                   axis=1).reshape(-1, *paths.shape[1:])
-            labels = np.concatenate([labels.reshape(steps, half), kept["labels"][theirs].reshape(steps, -1)],
-                                    axis=1).reshape(-1)
-    for layer in all_layers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(peak_rate, steps, alpha=0.0)),
-                  loss="sparse_categorical_crossentropy", jit_compile=False, steps_per_execution=STEPS_AT_ONCE)
+            paths, labels = teaching_batches(mine, (kept["paths"].astype(np.float32), kept["labels"]),
+                                             steps, BATCH, seed)
+    else:  # nothing of the base's to replay: the person's paths alone, as many a step
+        pick = rng.integers(0, len(written), steps * per_step)
+        paths, labels = mine[0][pick], mine[1][pick]
+    _compile_for_teaching(model, steps)
     model.fit(paths, labels, batch_size=len(labels) // steps, epochs=1, shuffle=False, verbose=0)
     with replacing(out) as partial:
         model.save(partial)
     return {"file": Path(out).name, "base": str(base), "taught_on": len(person),
             "replayed": replay.name if replay.is_file() else None}
+
+
+def _compile_for_teaching(model, steps: int) -> None:
+    """Normalisation statistics frozen (settled on far more data than a person draws); Adam
+    decaying from PEAK_RATE to nothing over `steps`, STEPS_AT_ONCE steps a call."""
+    import keras
+
+    from .model import all_layers
+
+    for layer in all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    rate = keras.optimizers.schedules.CosineDecay(PEAK_RATE, decay_steps=steps, alpha=0.0)
+    model.compile(optimizer=keras.optimizers.Adam(rate), loss="sparse_categorical_crossentropy",
+                  jit_compile=False, steps_per_execution=STEPS_AT_ONCE)
 
 
 def check_writable(out: Path) -> None:
