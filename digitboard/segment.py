@@ -114,7 +114,7 @@ def stroke_boxes(strokes: list[np.ndarray]) -> np.ndarray:
 
 
 def _union(boxes: np.ndarray) -> np.ndarray:
-    return np.array([boxes[:, 0].min(), boxes[:, 1].min(), boxes[:, 2].max(), boxes[:, 3].max()])
+    return np.concatenate((boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)))
 
 
 def digit_height(boxes: np.ndarray) -> float:
@@ -124,12 +124,14 @@ def digit_height(boxes: np.ndarray) -> float:
     return float(max(np.median(heights[heights >= 0.5 * heights.max()]), 1.0))
 
 
-def _segments_cross(a: np.ndarray, b: np.ndarray) -> bool:
-    """Whether any segment of path a crosses any segment of path b."""
+def _segments_cross(a: np.ndarray, b: np.ndarray, box_a=None, box_b=None) -> bool:
+    """Whether any segment of path a crosses any segment of path b (`box_a`, `box_b`: their
+    x0, y0, x1, y1 when known)."""
     if len(a) < 2 or len(b) < 2:
         return False
-    if a[:, 0].max() < b[:, 0].min() or b[:, 0].max() < a[:, 0].min() or \
-            a[:, 1].max() < b[:, 1].min() or b[:, 1].max() < a[:, 1].min():
+    box_a = _box(a) if box_a is None else box_a
+    box_b = _box(b) if box_b is None else box_b
+    if box_a[2] < box_b[0] or box_b[2] < box_a[0] or box_a[3] < box_b[1] or box_b[3] < box_a[1]:
         return False
     p, r = a[:-1, None, :], (a[1:] - a[:-1])[:, None, :]       # (m, 1, 2)
     q, s = b[None, :-1, :], (b[1:] - b[:-1])[None, :, :]       # (1, k, 2)
@@ -139,6 +141,13 @@ def _segments_cross(a: np.ndarray, b: np.ndarray) -> bool:
         t = (qp[..., 0] * s[..., 1] - qp[..., 1] * s[..., 0]) / cross
         u = (qp[..., 0] * r[..., 1] - qp[..., 1] * r[..., 0]) / cross
     return bool(np.any((cross != 0) & (t >= 0) & (t <= 1) & (u >= 0) & (u <= 1)))
+
+
+def _box(path: np.ndarray) -> tuple[float, float, float, float]:
+    """x0, y0, x1, y1 of a path, as Python floats (cheaper than numpy scalars in the
+    arithmetic of transition_features, which runs a few times per stroke on every read)."""
+    (x0, y0), (x1, y1) = path.min(axis=0).tolist(), path.max(axis=0).tolist()
+    return x0, y0, x1, y1
 
 
 FEATURE_NAMES = ("start right of digit", "x overlap", "x overlap of narrower", "crosses",
@@ -156,16 +165,18 @@ def transition_features(digit: list[np.ndarray], stroke: np.ndarray, height: flo
     stand on much the same line with much the same tops; a 4's stem set apart from its L,
     a 5's cap or a 7's bar does not."""
     ink = np.concatenate(digit)
-    box, new = (*ink.min(axis=0), *ink.max(axis=0)), (*stroke.min(axis=0), *stroke.max(axis=0))
+    boxes = [_box(path) for path in digit]
+    box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    new = _box(stroke)
     overlap = min(box[2], new[2]) - max(box[0], new[0])
     narrower = max(min(box[2] - box[0], new[2] - new[0]), 0.05 * height)
-    start_gap, end_gap = np.sqrt(np.min(_squared_distances(ink, stroke[[0, -1]]), axis=0)) / height
-    crosses = float(any(_segments_cross(path, stroke) for path in digit))
+    start_gap, end_gap = (np.sqrt(np.min(_squared_distances(ink, stroke[[0, -1]]), axis=0)) / height).tolist()
+    crosses = float(any(_segments_cross(path, stroke, path_box, new) for path, path_box in zip(digit, boxes)))
     # a pen lifted and put down again: an end of the new stroke where a stroke of the digit ended
-    ends = np.array([p[i] for p in digit for i in (0, -1)])
-    ends_meet = np.sqrt(np.min(_squared_distances(ends, stroke[[0, -1]]))) / height
-    return np.array([(stroke[0, 0] - box[2]) / height, np.clip(overlap / height, -1, 1),
-                     np.clip(overlap / narrower, -1, 1), crosses, (new[3] - new[1]) / height,
+    ends = np.concatenate([path[[0, -1]] for path in digit])
+    ends_meet = float(np.sqrt(np.min(_squared_distances(ends, stroke[[0, -1]])))) / height
+    return np.array([(stroke[0, 0] - box[2]) / height, min(max(overlap / height, -1.0), 1.0),
+                     min(max(overlap / narrower, -1.0), 1.0), crosses, (new[3] - new[1]) / height,
                      min(start_gap, 1.0), min(end_gap, 1.0), (new[2] - box[2]) / height,
                      (new[0] - box[0]) / height, min(ends_meet, 1.0),
                      min(abs(new[1] - box[1]) / height, 1.0), min(abs(new[3] - box[3]) / height, 1.0),
