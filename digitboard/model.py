@@ -30,6 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .errors import UserError
 from .files import write_text
 from .quiet import quiet_stderr
@@ -60,6 +62,22 @@ def _keras():
 TTA_SCALES = (1.0, 0.9, 1.1)  # the digit as it is, a tenth smaller, a tenth larger
 
 
+def zoom_matrix(side: int, scale: float) -> np.ndarray:
+    """(side, side) M with M @ line = the line zoomed by `scale` about its centre, read with
+    linear interpolation and zeros beyond its ends. A zoom of an image is M_rows @ image @
+    M_columns.T: plain matrix products, which TensorFlow Lite runs (the board's fast path),
+    where an image transform op would leave the model to full TensorFlow at ~40× the time."""
+    centre = (side - 1) / 2
+    source = (np.arange(side) - centre) / scale + centre  # where each output pixel reads
+    below = np.floor(source).astype(int)
+    matrix = np.zeros((side, side), np.float32)
+    for row, (column, weight) in enumerate(zip(below, source - below)):
+        for at, share in ((column, 1 - weight), (column + 1, weight)):
+            if 0 <= at < side:
+                matrix[row, at] += share
+    return matrix
+
+
 @lru_cache(maxsize=1)
 def _register_views(keras) -> tuple:
     """The two layers of a test-time-augmented model, registered with Keras (once) so that a
@@ -76,17 +94,16 @@ def _register_views(keras) -> tuple:
 
         def call(self, images):
             height, width = images.shape[1], images.shape[2]
-            centre_x, centre_y = (width - 1) / 2, (height - 1) / 2
             views = []
-            for scale in self.scales:  # each output pixel reads from the input, about the centre
+            for scale in self.scales:  # zoomed about the centre: bilinear, so one matrix per axis
                 if scale == 1.0:
                     views.append(images)
                     continue
-                row = [1 / scale, 0.0, centre_x * (1 - 1 / scale), 0.0, 1 / scale, centre_y * (1 - 1 / scale), 0.0, 0.0]
-                transform = ops.broadcast_to(ops.convert_to_tensor(row, dtype=images.dtype)[None, :],
-                                             (ops.shape(images)[0], 8))
-                views.append(ops.image.affine_transform(images, transform, interpolation="bilinear",
-                                                        fill_mode="constant"))
+                rows = ops.convert_to_tensor(zoom_matrix(height, scale), dtype=images.dtype)
+                columns = ops.convert_to_tensor(zoom_matrix(width, scale).T, dtype=images.dtype)
+                planes = ops.transpose(images, (0, 3, 1, 2))  # (n, channels, h, w)
+                zoomed = ops.matmul(ops.matmul(rows, planes), columns)
+                views.append(ops.transpose(zoomed, (0, 2, 3, 1)))
             return ops.concatenate(views, axis=0)
 
         def compute_output_shape(self, input_shape):
