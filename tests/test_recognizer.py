@@ -128,6 +128,14 @@ class TestRead:
             hits += [r.digit for r in readings] == [label]
         assert hits >= 29
 
+    def test_wide_single_digits_read_surely_stay_whole(self, shipped, mnist):
+        # MNIST test digits the cut model cut in two before it weighed how surely the whole
+        # blob reads as one digit (its "sure" features): 20 of the first 3,000, 300 px tall
+        for index in (33, 297, 380, 445, 561, 916, 1444, 1468, 1529, 1569):
+            canvas = np.zeros((600, 960), np.uint8)
+            paste(canvas, mnist.x_test[index], 330, 150, 300)
+            assert len(shipped.read(canvas)) == 1, index
+
     def test_several_digits_left_to_right(self, shipped, mnist_digits):
         images, labels = mnist_digits
         canvas = np.zeros((400, 1200), np.uint8)
