@@ -97,7 +97,7 @@ def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarr
             brush_seen = stroke_width((found.ink >= INK_THRESHOLD).view(np.uint8))
             paths = segment.seams(found.ink, height)
             halves = [segment.split_along(found.ink, p) for p in paths]
-            halves = [(segment._without_slivers(a), segment._without_slivers(b)) for a, b in halves]
+            halves = [(segment._without_slivers(a), segment._without_slivers(b)) for a, b, _ in halves]
             images = np.stack([segment.normalize_digit(found.ink),
                                *(segment.normalize_digit(p) for pair in halves for p in pair)])
             probs = classify(images)

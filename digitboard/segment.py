@@ -463,10 +463,14 @@ def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
     return found
 
 
-def split_along(ink: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The blob's ink left of the seam and right of it (the seam's own pixels go left)."""
-    left_side = np.arange(ink.shape[1])[None, :] <= path[:, None]
-    return np.where(left_side, ink, 0).astype(np.uint8), np.where(left_side, 0, ink).astype(np.uint8)
+def split_along(ink: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """The blob's ink left of the seam and right of it (the seam's own pixels go left), each
+    only as wide as the seam lets it reach, and the blob column where the right part starts."""
+    reach, start = int(path.max()) + 1, int(path.min())
+    columns = np.arange(ink.shape[1])[None, :]
+    left = np.where(columns[:, :reach] <= path[:, None], ink[:, :reach], 0).astype(np.uint8)
+    right = np.where(columns[:, start:] <= path[:, None], 0, ink[:, start:]).astype(np.uint8)
+    return left, right, start
 
 
 def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
@@ -505,21 +509,23 @@ def cut_features(ink: np.ndarray, path: np.ndarray, left: np.ndarray, right: np.
 
 
 def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify):
-    """The likeliest cut of a blob into two digits as (log-odds, left ink, right ink); None
-    when the blob is too narrow, too flat (a dash) or has no seam."""
+    """The likeliest cut of a blob into two digits as (log-odds, left ink, right ink, the blob
+    column where the right ink starts); None when the blob is too narrow, too flat (a dash) or
+    has no seam."""
     if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
         return None
     paths = seams(ink, height)
     if not paths:
         return None
-    halves = [tuple(_without_slivers(part) for part in split_along(ink, path)) for path in paths]
+    parts = [split_along(ink, path) for path in paths]
+    halves = [(_without_slivers(left), _without_slivers(right)) for left, right, _ in parts]
     images = np.stack([normalize_digit(ink), *(normalize_digit(p) for pair in halves for p in pair)])
     probs = classify(images)
     odds = [float(cut_features(ink, path, left, right, probs[[0, 1 + 2 * i, 2 + 2 * i]],
                                height, brush) @ CUT_COEF + CUT_BIAS)
             for i, (path, (left, right)) in enumerate(zip(paths, halves))]
     best = int(np.argmax(odds))
-    return odds[best], *halves[best]
+    return odds[best], *halves[best], parts[best][2]
 
 
 def _split_blob(ink: np.ndarray, height: float, brush: float, classify: Classify,
@@ -529,10 +535,10 @@ def _split_blob(ink: np.ndarray, height: float, brush: float, classify: Classify
     cut = best_cut(ink, height, brush, classify)
     if cut is None or cut[0] <= 0:
         return [(offset, ink)]
-    _, left, right = cut
+    _, left, right, right_start = cut
     pieces = []
-    for part in (left, right):
-        part, part_offset = _crop_columns(part, offset)
+    for part, part_offset in ((left, offset), (right, offset + right_start)):
+        part, part_offset = _crop_columns(part, part_offset)
         pieces += _split_blob(part, height, brush, classify, part_offset)
     return pieces
 
