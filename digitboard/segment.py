@@ -110,7 +110,7 @@ def render_strokes(strokes: list[np.ndarray]) -> np.ndarray:
 
 def stroke_boxes(strokes: list[np.ndarray]) -> np.ndarray:
     """(n, 4) boxes x0, y0, x1, y1 of the strokes' paths."""
-    return np.array([[*s.min(axis=0), *s.max(axis=0)] for s in strokes], np.float64)
+    return np.array([_box(s) for s in strokes], np.float64)
 
 
 def _union(boxes: np.ndarray) -> np.ndarray:
@@ -124,13 +124,11 @@ def digit_height(boxes: np.ndarray) -> float:
     return float(max(np.median(heights[heights >= 0.5 * heights.max()]), 1.0))
 
 
-def _segments_cross(a: np.ndarray, b: np.ndarray, box_a=None, box_b=None) -> bool:
+def _segments_cross(a: np.ndarray, b: np.ndarray, box_a: tuple, box_b: tuple) -> bool:
     """Whether any segment of path a crosses any segment of path b (`box_a`, `box_b`: their
-    x0, y0, x1, y1 when known)."""
+    boxes, _box)."""
     if len(a) < 2 or len(b) < 2:
         return False
-    box_a = _box(a) if box_a is None else box_a
-    box_b = _box(b) if box_b is None else box_b
     if box_a[2] < box_b[0] or box_b[2] < box_a[0] or box_a[3] < box_b[1] or box_b[3] < box_a[1]:
         return False
     p, r = a[:-1, None, :], (a[1:] - a[:-1])[:, None, :]       # (m, 1, 2)
