@@ -78,8 +78,8 @@ class TestCompiledCall:
         assert np.allclose(compiled_call(model, on_cpu=False)(images), model(images, training=False).numpy(), atol=1e-5)
 
     def test_a_model_with_views_zooms_as_keras_does_and_runs_on_lite(self, tiny_model, mnist_digits):
-        views = next(layer for layer in with_views(keras.models.load_model(tiny_model)).layers
-                     if type(layer).__name__ == "Views")
+        model = with_views(keras.models.load_model(tiny_model))
+        views = next(layer for layer in model.layers if type(layer).__name__ == "Views")
         images = mnist_digits[0][:8].astype(np.float32)[..., None]
         zoomed = np.asarray(views(images)).reshape(len(views.scales), *images.shape)
         for scale, got in zip(views.scales, zoomed):
@@ -88,7 +88,6 @@ class TestCompiledCall:
             expected = keras.ops.image.affine_transform(images, transform, interpolation="bilinear",
                                                         fill_mode="constant")
             assert np.abs(got - np.asarray(expected)).max() < 0.01  # of 255
-        model = with_views(keras.models.load_model(tiny_model))
         lite = compiled_call(model, on_cpu=True)
         assert isinstance(lite, LiteCall)
         batch = images[:3]
