@@ -119,7 +119,7 @@ def stroke_width(binary: np.ndarray) -> float:
 
 
 def _crop_to_ink(image: np.ndarray) -> np.ndarray:
-    x, y, w, h = cv2.boundingRect(cv2.findNonZero(image))
+    x, y, w, h = cv2.boundingRect(image)  # of its non-zero pixels (an image, not points: ~20x faster)
     return image[y:y + h, x:x + w]
 
 
@@ -140,10 +140,9 @@ def normalize_width(binary: np.ndarray, target: float = MNIST_STROKE) -> np.ndar
 
 def normalize_digit(ink: np.ndarray) -> np.ndarray:
     """One digit's ink (any size, white on black) → a (28, 28) uint8 MNIST-style input."""
-    points = cv2.findNonZero((ink >= INK_THRESHOLD).view(np.uint8))
-    if points is None:
+    x, y, w, h = cv2.boundingRect((ink >= INK_THRESHOLD).view(np.uint8))
+    if w == 0:
         return np.zeros((SIDE, SIDE), np.uint8)
-    x, y, w, h = cv2.boundingRect(points)
     crop = ink[y:y + h, x:x + w]
     scale = (WORK - 2 * MNIST_STROKE) / max(w, h)
     size = (max(1, round(w * scale)), max(1, round(h * scale)))

@@ -14,6 +14,7 @@ touching digits are cut where the pieces read best.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -68,7 +69,7 @@ def check_strokes(strokes, canvas_shape: tuple[int, int]) -> list[np.ndarray]:
 def brush_width(canvas: np.ndarray, strokes: list[np.ndarray]) -> float:
     """The pen width b the strokes were drawn with, from the ink's area: each stroke of length
     L leaves about L·b of ink plus a round end of π b²/4."""
-    length = sum(float(np.linalg.norm(np.diff(s, axis=0), axis=1).sum()) for s in strokes)
+    length = sum(float(np.sqrt(np.square(np.diff(s, axis=0)).sum(axis=1)).sum()) for s in strokes)
     ink = cv2.countNonZero((canvas >= INK_THRESHOLD).view(np.uint8))
     ends = np.pi / 4 * len(strokes)
     return float((np.sqrt(length ** 2 + 4 * ends * ink) - length) / (2 * ends)) if strokes else 0.0
@@ -207,7 +208,7 @@ def new_digit_log_odds(digit: list[np.ndarray], stroke: np.ndarray, height: floa
 
 
 def _log_sigmoid(z: float) -> float:
-    return -float(np.logaddexp(0.0, -z))
+    return -math.log1p(math.exp(-z)) if z >= 0 else z - math.log1p(math.exp(z))
 
 
 def piece_prior(box, height: float) -> float:
@@ -266,13 +267,16 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
     def link(prev: tuple[int, int], a: int) -> float:  # log-probability that stroke a starts a digit after prev
         return _log_sigmoid(starts_digit(prev[0], a))
 
+    box_of = boxes.tolist()
     runs, shape = [], {}  # runs of consecutive strokes that could be one digit; their score without the classifier
     for start in range(n):
         log_p = 0.0  # that each later stroke of the run continues it
+        box = box_of[start]
         for stop in range(start + 1, min(n, start + MAX_STROKES) + 1):
             if stop - 1 > start:
                 log_p += _log_sigmoid(-starts_digit(start, stop - 1))
-            box = _union(boxes[start:stop])
+                added = box_of[stop - 1]
+                box = [min(box[0], added[0]), min(box[1], added[1]), max(box[2], added[2]), max(box[3], added[3])]
             if stop - start > 1 and (log_p < UNLIKELY or box[2] - box[0] > 2.0 * max(box[3] - box[1], height)):
                 break  # longer runs are less likely still, and wider; one stroke, however wide, is a run
             runs.append((start, stop))

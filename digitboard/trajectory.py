@@ -37,18 +37,19 @@ def path_features(strokes: list[np.ndarray], points: int = PATH_POINTS) -> np.nd
     low, high = path.min(axis=0), path.max(axis=0)
     size = max(float((high - low).max()), 1e-6)
     # each segment of the path: drawn (within a stroke) or a jump to the next stroke
-    drawn = np.concatenate([np.r_[np.ones(len(s) - 1), 0.0] for s in strokes])[:-1]
-    steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
-    along = np.r_[0.0, np.cumsum(steps)]
+    drawn = np.ones(len(path) - 1)
+    drawn[np.cumsum([len(s) for s in strokes[:-1]], dtype=np.int64) - 1] = 0.0
+    steps = np.sqrt(np.square(np.diff(path, axis=0)).sum(axis=1))
+    along = np.concatenate(([0.0], np.cumsum(steps)))
     if along[-1] <= 0:  # a dot
         along = np.linspace(0.0, 1.0, len(path))
     at = np.linspace(0.0, along[-1], points)
     xy = np.stack([np.interp(at, along, path[:, 0]), np.interp(at, along, path[:, 1])], axis=1)
     xy = (xy - (low + high) / 2) / size
-    segment = np.clip(np.searchsorted(along, at, side="right") - 1, 0, max(len(drawn) - 1, 0))
+    segment = np.minimum(np.maximum(np.searchsorted(along, at, side="right") - 1, 0), max(len(drawn) - 1, 0))
     pen_down = drawn[segment] if len(drawn) else np.ones(points)
     heading = np.diff(xy, axis=0, append=2 * xy[-1:] - xy[-2:-1])
-    heading /= np.linalg.norm(heading, axis=1, keepdims=True) + 1e-9
+    heading /= np.sqrt(np.square(heading).sum(axis=1, keepdims=True)) + 1e-9
     return np.concatenate([xy, heading, pen_down[:, None]], axis=1).astype(np.float32)
 
 
