@@ -95,16 +95,10 @@ def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarr
             inside = [m[y:y + h, x:x + w] & (found.ink >= INK_THRESHOLD) for m in masks]
             present = [k for k, m in enumerate(inside) if m.sum() > 0.5 * masks[k].sum()]
             brush_seen = stroke_width((found.ink >= INK_THRESHOLD).view(np.uint8))
-            paths = segment.seams(found.ink, height)
-            halves = [segment.split_along(found.ink, p) for p in paths]
-            halves = [(segment._without_slivers(a), segment._without_slivers(b)) for a, b, _ in halves]
-            images = np.stack([segment.normalize_digit(found.ink),
-                               *(segment.normalize_digit(p) for pair in halves for p in pair)])
-            probs = classify(images)
-            for i, (p, (left, right)) in enumerate(zip(paths, halves)):
-                rows.append(segment.cut_features(found.ink, p, left, right, probs[[0, 1 + 2 * i, 2 + 2 * i]],
-                                                 height, brush_seen))
-                left_side = np.arange(w)[None, :] <= p[:, None]
+            # pen no wider than SEARCH_BRUSH, digits no shorter than SEARCH_HEIGHT: searched at full size
+            for path, *_, features in segment.cut_candidates(found.ink, height, brush_seen, classify):
+                rows.append(features)
+                left_side = np.arange(w)[None, :] <= path[:, None]
                 # right when every digit in the blob lies (90 % of its ink) on one side, both sides used
                 sides = [(inside[k] & left_side).sum() / inside[k].sum() for k in present]
                 labels.append(len(present) >= 2 and all(f >= 0.9 or f <= 0.1 for f in sides)

@@ -398,6 +398,8 @@ MAX_SEAMS = 4              # candidate cuts tried in one blob
 MIN_PIECE = 0.12           # narrowest piece, as a share of the digit height (an inked "1")
 MIN_TALL = 3.0             # brush widths: a blob less tall is a dash or a stroke, not touching digits
 SEAM_SLOPE_COST = 0.3      # cost of a seam's sideways step, against 1 per ink pixel crossed
+SEARCH_BRUSH = 17.0        # px: the widest pen, and…
+SEARCH_HEIGHT = 80.0       # …the least digit height, of the numbers the cut model was fitted on
 CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left width", "right width",
                      "left height", "right height", "smaller ink share", "blob width", "blob aspect",
                      "tops apart", "bottoms apart", "seam sway", "whole read", "left read", "right read",
@@ -438,10 +440,13 @@ def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
     if width <= 2 * margin:
         return []
     total = cost.copy()                        # least ink crossed by a path from the top to here
-    sideways = np.ones((1, 3), np.uint8)
+    padded = np.full(width + 2, np.inf, np.float32)  # a row above, with no way in from beyond its ends
     for r in range(1, rows):  # from straight above, or a step sideways that costs SEAM_SLOPE_COST
-        above = total[r - 1:r]
-        total[r] += np.minimum(above[0], cv2.erode(above, sideways)[0] + SEAM_SLOPE_COST)
+        above = total[r - 1]
+        padded[1:-1] = above
+        sideways = np.minimum(padded[:-2], padded[2:])
+        sideways += SEAM_SLOPE_COST
+        total[r] += np.minimum(sideways, above, out=sideways)
     # the column step taken into each pixel (-1, 0, 1; ties: left, then straight), all rows at once
     above = total[:-1]
     from_left, from_right = np.full(above.shape, np.inf, np.float32), np.full(above.shape, np.inf, np.float32)
@@ -516,24 +521,58 @@ def cut_features(ink: np.ndarray, path: np.ndarray, left: np.ndarray, right: np.
                      *np.clip(np.log(ranked[:, -1] + 1e-9) - np.log(1 - ranked[:, -1] + 1e-9), -5, 12)])
 
 
-def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify):
-    """The likeliest cut of a blob into two digits as (log-odds, left ink, right ink, the blob
-    column where the right ink starts); None when the blob is too narrow, too flat (a dash) or
-    has no seam."""
-    if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
-        return None
+def search_scale(height: float, brush: float) -> float:
+    """How much a blob is shrunk before it is searched for cuts: to strokes at most
+    SEARCH_BRUSH wide, but digits at least SEARCH_HEIGHT tall, the range the cut model was
+    fitted on; never grown. A fat-pen digit searched at full size costs ~6 ms for nothing
+    the pixels add: its strokes and the gaps between its digits are many pixels wide."""
+    return min(1.0, max(SEARCH_BRUSH / max(brush, 1e-6), SEARCH_HEIGHT / height))
+
+
+def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Classify) -> list[tuple]:
+    """Each seam of a blob, with the two pieces it leaves (without slivers of the neighbour),
+    the blob column where the right piece starts, and its cut_features, read in one call."""
     paths = seams(ink, height)
     if not paths:
-        return None
+        return []
     parts = [split_along(ink, path) for path in paths]
     halves = [(_without_slivers(left), _without_slivers(right)) for left, right, _ in parts]
     images = np.stack([normalize_digit(ink), *(normalize_digit(p) for pair in halves for p in pair)])
     probs = classify(images)
-    odds = [float(cut_features(ink, path, left, right, probs[[0, 1 + 2 * i, 2 + 2 * i]],
-                               height, brush) @ CUT_COEF + CUT_BIAS)
-            for i, (path, (left, right)) in enumerate(zip(paths, halves))]
+    return [(path, left, right, start,
+             cut_features(ink, path, left, right, probs[[0, 1 + 2 * i, 2 + 2 * i]], height, brush))
+            for i, (path, (left, right), (_, _, start)) in enumerate(zip(paths, halves, parts))]
+
+
+def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify):
+    """The likeliest cut of a blob into two digits as (left ink, right ink, the blob column
+    where the right ink starts), when the cut model favours it; None when it does not, or the
+    blob is too narrow, too flat (a dash) or has no seam. The search runs on the blob shrunk by
+    search_scale; the cut is made at full size."""
+    if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
+        return None
+    shrink = search_scale(height, brush)
+    searched = ink if shrink == 1 else cv2.resize(ink, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+    candidates = cut_candidates(searched, height * shrink, brush * shrink, classify)
+    if not candidates:
+        return None
+    odds = [float(features @ CUT_COEF + CUT_BIAS) for *_, features in candidates]
     best = int(np.argmax(odds))
-    return odds[best], *halves[best], parts[best][2]
+    if odds[best] <= 0:
+        return None
+    path, left, right, start, _ = candidates[best]
+    if shrink < 1:
+        left, right, start = split_along(ink, _grown(path, searched.shape, ink.shape))
+        left, right = _without_slivers(left), _without_slivers(right)
+    return left, right, start
+
+
+def _grown(path: np.ndarray, small: tuple[int, int], full: tuple[int, int]) -> np.ndarray:
+    """A seam found in a blob shrunk to `small` (rows, columns), in the blob at `full` size:
+    each full row takes the seam of the small row it lies in, and the last full column of
+    the small column the seam holds (seam pixels go left)."""
+    rows = np.minimum(((np.arange(full[0]) + 0.5) * small[0] / full[0]).astype(np.int64), small[0] - 1)
+    return np.clip(np.round((path[rows] + 1) * full[1] / small[1]).astype(np.int64) - 1, 0, full[1] - 1)
 
 
 def _split_blob(ink: np.ndarray, height: float, brush: float, classify: Classify,
@@ -541,9 +580,9 @@ def _split_blob(ink: np.ndarray, height: float, brush: float, classify: Classify
     """The digits in one blob of ink as (column offset in the blob, ink), left to right: cut
     where the cut model is surest, while it favours a cut, then look again in each piece."""
     cut = best_cut(ink, height, brush, classify)
-    if cut is None or cut[0] <= 0:
+    if cut is None:
         return [(offset, ink)]
-    _, left, right, right_start = cut
+    left, right, right_start = cut
     pieces = []
     for part, part_offset in ((left, offset), (right, offset + right_start)):
         part, part_offset = _crop_columns(part, part_offset)
