@@ -394,7 +394,7 @@ def _join_late_fragments(groups: list, boxes: np.ndarray, height: float) -> list
 # ---------------------------------------------------------------- digits from ink alone
 
 WIDE = 0.8                 # a blob narrower than this share of the digit height is one digit
-MAX_SEAMS = 4              # candidate cuts tried in one blob
+MAX_SEAMS = 4              # candidate cuts traced from each end of a blob
 MIN_PIECE = 0.12           # narrowest piece, as a share of the digit height (an inked "1")
 MIN_TALL = 3.0             # brush widths: a blob less tall is a dash or a stroke, not touching digits
 SEAM_SLOPE_COST = 0.3      # cost of a seam's sideways step, against 1 per ink pixel crossed
@@ -429,11 +429,27 @@ class InkDigit:
 
 def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
     """Where a blob of touching digits may part: top-to-bottom paths (one column per row) that
-    cross the least ink, each ending at a different column, at most MAX_SEAMS, none closer than
-    MIN_PIECE of the digit height to the blob's edges or to each other (seam carving). The
-    search runs at the blob's full size: searched shrunk, even with only its rows merged, it
-    missed the narrow gaps between touching digits (numbers at gap 0 read 63-66 % instead of
-    70 %)."""
+    cross the least ink (seam carving), traced from the bottom row (each ending at a different
+    column) and from the top row (each starting at a different column; those that both start
+    and end near a path already found are left out). Seams traced one way only missed the
+    right cut in 34 of 124 blobs of touching digits (writers 25-30); the paths that start
+    apart find some of them."""
+    found = _seams_to_bottom(ink, height)
+    margin = max(2, int(MIN_PIECE * height))
+    for path in _seams_to_bottom(ink[::-1], height):
+        path = path[::-1]
+        if not any(abs(path[0] - other[0]) < margin and abs(path[-1] - other[-1]) < margin for other in found):
+            found.append(path)
+    return found
+
+
+def _seams_to_bottom(ink: np.ndarray, height: float) -> list[np.ndarray]:
+    """Top-to-bottom paths (one column per row) that cross the least ink, each ending at a
+    different column, at most MAX_SEAMS, none closer than MIN_PIECE of the digit height to
+    the blob's edges or to each other. The search runs at the size it is given: searched
+    shrunk, even with only its rows merged, it missed the narrow gaps between touching digits
+    (numbers at gap 0 read 63-66 % instead of 70 %), so best_cut shrinks only blobs drawn
+    with a fatter pen than the cut model was fitted on."""
     cost = (ink >= INK_THRESHOLD).astype(np.float32)
     rows, width = cost.shape
     margin = max(2, int(MIN_PIECE * height))
