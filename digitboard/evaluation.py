@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -197,6 +198,7 @@ class NumbersResult:
     with_strokes: list[str]
     canvas_only: list[str]
     read_ms: list[float]                 # read() with strokes, per number
+    canvas_only_ms: list[float]          # read() of the pixels alone, per number
 
     @property
     def accuracy(self) -> float:
@@ -211,16 +213,24 @@ def read_numbers(recognizer: Recognizer, digits: list[PenDigit], gap: float, cou
                  length: int = 3, seed: int = 0, **writing) -> NumbersResult:
     """Write `count` numbers of `length` pen digits drawn at random from `digits`, `gap` apart
     (write_number; `writing` passes its other settings), and read each back with its strokes
-    and from the pixels alone. The same seed writes the same numbers at every gap."""
+    and from the pixels alone. The same seed writes the same numbers at every gap. Each kind
+    of read is timed in a pass of its own, back to back as the board reads, so neither the
+    writing nor the other kind of read runs between two timed calls."""
     rng = np.random.default_rng(seed)
-    result = NumbersResult(gap, [], [], [], [])
-    for _ in range(count):
-        chosen = [digits[i] for i in rng.choice(len(digits), length, replace=len(digits) < length)]
-        number = write_number(chosen, gap, rng, **writing)
+    written = [write_number([digits[i] for i in rng.choice(len(digits), length, replace=len(digits) < length)],
+                            gap, rng, **writing) for _ in range(count)]
+    with_strokes, read_ms = _timed_reads(lambda number: recognizer.read(number.canvas, strokes=number.strokes), written)
+    canvas_only, canvas_only_ms = _timed_reads(lambda number: recognizer.read(number.canvas), written)
+    return NumbersResult(gap, [number.label for number in written], with_strokes, canvas_only,
+                         read_ms, canvas_only_ms)
+
+
+def _timed_reads(read: Callable, numbers: list[WrittenNumber]) -> tuple[list[str], list[float]]:
+    """The digits read from each number, and the milliseconds each read took."""
+    digits, times = [], []
+    for number in numbers:
         started = time.perf_counter()
-        readings = recognizer.read(number.canvas, strokes=number.strokes)
-        result.read_ms.append((time.perf_counter() - started) * 1000)
-        result.labels.append(number.label)
-        result.with_strokes.append(digits_read(readings))
-        result.canvas_only.append(digits_read(recognizer.read(number.canvas)))
-    return result
+        readings = read(number)
+        times.append((time.perf_counter() - started) * 1000)
+        digits.append(digits_read(readings))
+    return digits, times

@@ -93,6 +93,19 @@ def test_bench_reports_latency(tmp_path, tiny_model):
     assert summary["digits_per_s"] == pytest.approx(1000 / summary["read_ms_p50"], rel=0.01)
 
 
+def test_numbers_reads_with_strokes_and_from_pixels_and_times_both(tmp_path, tiny_model):
+    pen = tmp_path / "two.tra"
+    pen.write_text(UNIPEN)
+    result, summary = run("--model", tiny_model, "--out", tmp_path, "--json", "numbers", pen,
+                          "--gap", 0.25, "--gap", 0, "--count", 4, "--digits", 2)
+    assert result.exit_code == 0, result.output
+    assert [row["gap"] for row in summary["numbers"]] == [0.25, 0.0]
+    for row in summary["numbers"]:
+        assert row["n"] == 4 and 0 <= row["with_strokes"] <= 1 and 0 <= row["canvas_only"] <= 1
+    assert 0 < summary["read_ms_p50"] <= summary["read_ms_p99"]
+    assert 0 < summary["canvas_only_ms_p50"] <= summary["canvas_only_ms_p99"]
+
+
 @pytest.mark.parametrize("text, line", [
     ('.SEGMENT DIGIT 0 ? "1"\n.PEN_DOWN\n 1 2\n oops here\n.PEN_UP\n', 4),
     ('.SEGMENT DIGIT 0 ? "1"\n 1 2\n', 2),
