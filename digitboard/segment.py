@@ -413,6 +413,12 @@ CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left wid
 # MNIST test digits pasted 300 px tall), read from the canvas alone: numbers at gaps 0.1 / 0 /
 # -0.05 read 97.5 / 67 / 53 % → 99 / 71 / 55 %, single pen digits 99.0 → 99.58 %, MNIST
 # digits 99.0 → 99.17 % (14 → 9 cut in two). Bias +0.5: 98 / 72 / 55.5 %, 99.5 %, 99.13 %.
+# Kept when seams came to be traced from both ends: refitted on those (300 numbers a gap,
+# evaluate.py's), the numbers read 99.0 / 72.3 / 58.0 → 99.0 / 74.3 / 58.3 % (writers 25-30 at
+# gap 0: 74.7 → 75.3 %), but 5 of the first 3,000 MNIST test digits were cut in two, not 3,
+# each a seam whose odds moved from just below 0 to just above. Adding seams of enlarged MNIST
+# training digits to the fit as wrong cuts did not stop that (6 and 7 cut, with 2,000 and
+# 10,000 digits).
 CUT_COEF = np.array([-2.364, -0.413, 1.152, -1.914, -1.213, 1.929, 2.141, 3.95, 0.02544, 1.991, -3.38, -5.68,
                      -3.285, -1.704, 0.05952, 1.921, 1.51, -0.8305, -2.34, -0.181, 0.2827, 0.2459])
 CUT_BIAS = -3.223
