@@ -394,7 +394,7 @@ def _join_late_fragments(groups: list, boxes: np.ndarray, height: float) -> list
 # ---------------------------------------------------------------- digits from ink alone
 
 WIDE = 0.8                 # a blob narrower than this share of the digit height is one digit
-MAX_SEAMS = 4              # candidate cuts traced from each end of a blob
+MAX_SEAMS = 4              # candidate cuts tried in one blob
 MIN_PIECE = 0.12           # narrowest piece, as a share of the digit height (an inked "1")
 MIN_TALL = 3.0             # brush widths: a blob less tall is a dash or a stroke, not touching digits
 SEAM_SLOPE_COST = 0.3      # cost of a seam's sideways step, against 1 per ink pixel crossed
@@ -413,12 +413,6 @@ CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left wid
 # MNIST test digits pasted 300 px tall), read from the canvas alone: numbers at gaps 0.1 / 0 /
 # -0.05 read 97.5 / 67 / 53 % → 99 / 71 / 55 %, single pen digits 99.0 → 99.58 %, MNIST
 # digits 99.0 → 99.17 % (14 → 9 cut in two). Bias +0.5: 98 / 72 / 55.5 %, 99.5 %, 99.13 %.
-# Kept when seams came to be traced from both ends: refitted on those (300 numbers a gap,
-# evaluate.py's), the numbers read 99.0 / 72.3 / 58.0 → 99.0 / 74.3 / 58.3 % (writers 25-30 at
-# gap 0: 74.7 → 75.3 %), but 5 of the first 3,000 MNIST test digits were cut in two, not 3,
-# each a seam whose odds moved from just below 0 to just above. Adding seams of enlarged MNIST
-# training digits to the fit as wrong cuts did not stop that (6 and 7 cut, with 2,000 and
-# 10,000 digits).
 CUT_COEF = np.array([-2.364, -0.413, 1.152, -1.914, -1.213, 1.929, 2.141, 3.95, 0.02544, 1.991, -3.38, -5.68,
                      -3.285, -1.704, 0.05952, 1.921, 1.51, -0.8305, -2.34, -0.181, 0.2827, 0.2459])
 CUT_BIAS = -3.223
@@ -435,27 +429,16 @@ class InkDigit:
 
 def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
     """Where a blob of touching digits may part: top-to-bottom paths (one column per row) that
-    cross the least ink (seam carving), traced from the bottom row (each ending at a different
-    column) and from the top row (each starting at a different column; those that both start
-    and end near a path already found are left out). Seams traced one way only missed the
-    right cut in 34 of 124 blobs of touching digits (writers 25-30); the paths that start
-    apart find some of them."""
-    found = _seams_to_bottom(ink, height)
-    margin = max(2, int(MIN_PIECE * height))
-    for path in _seams_to_bottom(ink[::-1], height):
-        path = path[::-1]
-        if not any(abs(path[0] - other[0]) < margin and abs(path[-1] - other[-1]) < margin for other in found):
-            found.append(path)
-    return found
+    cross the least ink, each ending at a different column, at most MAX_SEAMS, none closer than
+    MIN_PIECE of the digit height to the blob's edges or to each other (seam carving).
 
-
-def _seams_to_bottom(ink: np.ndarray, height: float) -> list[np.ndarray]:
-    """Top-to-bottom paths (one column per row) that cross the least ink, each ending at a
-    different column, at most MAX_SEAMS, none closer than MIN_PIECE of the digit height to
-    the blob's edges or to each other. The search runs at the size it is given: searched
-    shrunk, even with only its rows merged, it missed the narrow gaps between touching digits
-    (numbers at gap 0 read 63-66 % instead of 70 %), so best_cut shrinks only blobs drawn
-    with a fatter pen than the cut model was fitted on."""
+    The search runs at the size it is given: searched shrunk, even with only its rows merged,
+    it missed the narrow gaps between touching digits (numbers at gap 0 read 63-66 % instead
+    of 70 %), so best_cut shrinks only blobs drawn with a fatter pen than the cut model was
+    fitted on. Tracing seams from the top row as well (up to twice the candidates) read 74.7
+    instead of 73.0 % of numbers at gap 0 (writers 25-30), but took read()'s p99 on one
+    MNIST digit from 4.7 to 6.1 ms, and 2.2 instead of 1.4 ms at the median; only in blobs
+    wider than 1.2 digit heights: 73.7 %, p99 4.8 ms."""
     cost = (ink >= INK_THRESHOLD).astype(np.float32)
     rows, width = cost.shape
     margin = max(2, int(MIN_PIECE * height))
