@@ -95,10 +95,11 @@ def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarr
             inside = [m[y:y + h, x:x + w] & (found.ink >= INK_THRESHOLD) for m in masks]
             present = [k for k, m in enumerate(inside) if m.sum() > 0.5 * masks[k].sum()]
             brush_seen = stroke_width((found.ink >= INK_THRESHOLD).view(np.uint8))
+            whole = classify(segment.normalize_digit(found.ink)[None])[0]
             # pen no wider than SEARCH_BRUSH, digits no shorter than SEARCH_HEIGHT: searched at full size
-            for path, *_, features in segment.cut_candidates(found.ink, height, brush_seen, classify):
-                rows.append(features)
-                left_side = np.arange(w)[None, :] <= path[:, None]
+            for cut in segment.cut_candidates(found.ink, height, brush_seen, classify, whole):
+                rows.append(cut.features)
+                left_side = np.arange(w)[None, :] <= cut.path[:, None]
                 # right when every digit in the blob lies (90 % of its ink) on one side, both sides used
                 sides = [(inside[k] & left_side).sum() / inside[k].sum() for k in present]
                 labels.append(len(present) >= 2 and all(f >= 0.9 or f <= 0.1 for f in sides)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import cv2
 import numpy as np
@@ -534,42 +534,59 @@ def search_scale(height: float, brush: float) -> float:
     return min(1.0, max(SEARCH_BRUSH / max(brush, 1e-6), SEARCH_HEIGHT / height))
 
 
-def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Classify) -> list[tuple]:
-    """Each seam of a blob, with the two pieces it leaves (without slivers of the neighbour),
-    the blob column where the right piece starts, and its cut_features, read in one call."""
+class Cut(NamedTuple):
+    """A seam through a blob, the two pieces of ink it leaves (without slivers of the
+    neighbour), the blob column where the right piece starts, what the classifier sees of
+    each piece and reads there ((image, probs), None for a cut remade at another size), and
+    the cut_features the cut model weighs."""
+
+    path: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    right_start: int
+    left_reading: tuple | None
+    right_reading: tuple | None
+    features: np.ndarray
+
+
+def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Classify,
+                   whole_probs: np.ndarray) -> list[Cut]:
+    """Each seam of a blob as a Cut, its pieces read in one call; `whole_probs`: how the
+    classifier reads the whole blob as one digit."""
     paths = seams(ink, height)
     if not paths:
         return []
     parts = [split_along(ink, path) for path in paths]
     halves = [(_without_slivers(left), _without_slivers(right)) for left, right, _ in parts]
-    images = np.stack([normalize_digit(ink), *(normalize_digit(p) for pair in halves for p in pair)])
+    images = np.stack([normalize_digit(piece) for pair in halves for piece in pair])
     probs = classify(images)
-    return [(path, left, right, start,
-             cut_features(ink, path, left, right, probs[[0, 1 + 2 * i, 2 + 2 * i]], height, brush))
+    return [Cut(path, left, right, start, (images[2 * i], probs[2 * i]), (images[2 * i + 1], probs[2 * i + 1]),
+                cut_features(ink, path, left, right, np.stack([whole_probs, probs[2 * i], probs[2 * i + 1]]),
+                             height, brush))
             for i, (path, (left, right), (_, _, start)) in enumerate(zip(paths, halves, parts))]
 
 
-def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify):
-    """The likeliest cut of a blob into two digits as (left ink, right ink, the blob column
-    where the right ink starts), when the cut model favours it; None when it does not, or the
-    blob is too narrow, too flat (a dash) or has no seam. The search runs on the blob shrunk by
-    search_scale; the cut is made at full size."""
+def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
+             whole_probs: np.ndarray) -> Cut | None:
+    """The likeliest cut of a blob into two digits, when the cut model favours it; None when
+    it does not, or the blob is too narrow, too flat (a dash) or has no seam. The search runs
+    on the blob shrunk by search_scale; the cut is made at full size."""
     if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
         return None
     shrink = search_scale(height, brush)
     searched = ink if shrink == 1 else cv2.resize(ink, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-    candidates = cut_candidates(searched, height * shrink, brush * shrink, classify)
+    candidates = cut_candidates(searched, height * shrink, brush * shrink, classify, whole_probs)
     if not candidates:
         return None
-    odds = [float(features @ CUT_COEF + CUT_BIAS) for *_, features in candidates]
-    best = int(np.argmax(odds))
-    if odds[best] <= 0:
+    odds = [float(cut.features @ CUT_COEF + CUT_BIAS) for cut in candidates]
+    best = candidates[int(np.argmax(odds))]
+    if max(odds) <= 0:
         return None
-    path, left, right, start, _ = candidates[best]
-    if shrink < 1:
-        left, right, start = split_along(ink, _grown(path, searched.shape, ink.shape))
-        left, right = _without_slivers(left), _without_slivers(right)
-    return left, right, start
+    if shrink == 1:
+        return best
+    path = _grown(best.path, searched.shape, ink.shape)
+    left, right, start = split_along(ink, path)
+    return Cut(path, _without_slivers(left), _without_slivers(right), start, None, None, best.features)
 
 
 def _grown(path: np.ndarray, small: tuple[int, int], full: tuple[int, int]) -> np.ndarray:
@@ -581,17 +598,21 @@ def _grown(path: np.ndarray, small: tuple[int, int], full: tuple[int, int]) -> n
 
 
 def _split_blob(ink: np.ndarray, height: float, brush: float, classify: Classify,
-                offset: int = 0) -> list[tuple[int, np.ndarray]]:
-    """The digits in one blob of ink as (column offset in the blob, ink), left to right: cut
-    where the cut model is surest, while it favours a cut, then look again in each piece."""
-    cut = best_cut(ink, height, brush, classify)
+                reading: tuple | None, offset: int = 0) -> list[tuple[int, np.ndarray, tuple]]:
+    """The digits in one blob of ink as (column offset in the blob, ink, (image, probs)), left
+    to right: cut where the cut model is surest, while it favours a cut, then look again in
+    each piece. `reading`: the blob's (image, probs) as one digit, None when not yet read."""
+    if reading is None:
+        image = normalize_digit(ink)
+        reading = image, classify(image[None])[0]
+    cut = best_cut(ink, height, brush, classify, reading[1])
     if cut is None:
-        return [(offset, ink)]
-    left, right, right_start = cut
+        return [(offset, ink, reading)]
     pieces = []
-    for part, part_offset in ((left, offset), (right, offset + right_start)):
-        part, part_offset = _crop_columns(part, part_offset)
-        pieces += _split_blob(part, height, brush, classify, part_offset)
+    for part, part_offset, part_reading in ((cut.left, offset, cut.left_reading),
+                                            (cut.right, offset + cut.right_start, cut.right_reading)):
+        part, part_offset = _crop_columns(part, part_offset)  # the same image: normalize_digit crops to the ink
+        pieces += _split_blob(part, height, brush, classify, part_reading, part_offset)
     return pieces
 
 
@@ -604,19 +625,19 @@ def _crop_columns(ink: np.ndarray, offset: int) -> tuple[np.ndarray, int]:
 
 def read_ink(segments: list, classify: Classify) -> list[InkDigit]:
     """Digits from ink segments (preprocess.find_digits), left to right: each segment is one
-    digit unless the cut model finds touching digits in it."""
+    digit unless the cut model finds touching digits in it. Every segment is read whole first,
+    in one call: most are one digit, and the cut model weighs that reading too."""
     if not segments:
         return []
     heights = np.array([s.box[3] for s in segments], np.float64)
     height = float(np.median(heights[heights >= 0.5 * heights.max()]))
-    pieces = []  # (canvas box, ink of one digit)
-    for segment in segments:
+    images = np.stack([normalize_digit(segment.ink) for segment in segments])
+    pieces = []  # (canvas box, (image, probs) of one digit)
+    for segment, image, probs in zip(segments, images, classify(images)):
         x, y, _, _ = segment.box
         brush = stroke_width((segment.ink >= INK_THRESHOLD).view(np.uint8))
-        for offset, ink in _split_blob(segment.ink, height, brush, classify):
+        for offset, ink, reading in _split_blob(segment.ink, height, brush, classify, (image, probs)):
             x0, y0, x1, y1 = _ink_box(ink)
-            pieces.append(((x + offset + x0, y + y0, x1 - x0, y1 - y0), ink))
+            pieces.append(((x + offset + x0, y + y0, x1 - x0, y1 - y0), reading))
     pieces.sort(key=lambda piece: piece[0][0] + piece[0][2] / 2)  # a cut piece's ink box moves its centre
-    images = np.stack([normalize_digit(ink) for _, ink in pieces])
-    probs = classify(images)
-    return [InkDigit(box, image, p) for (box, _), image, p in zip(pieces, images, probs)]
+    return [InkDigit(box, image, probs) for box, (image, probs) in pieces]
