@@ -8,6 +8,7 @@ a thin mouse brush, a fat one, a small digit and a large one all look alike.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -115,7 +116,7 @@ def stroke_width(binary: np.ndarray) -> float:
     """Mean stroke width of a 0/1 image: twice the ink area over the outline length."""
     contours, _ = cv2.findContours(binary, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     perimeter = sum(cv2.arcLength(c, True) for c in contours)
-    return 2.0 * float(binary.sum()) / perimeter if perimeter else 0.0
+    return 2.0 * cv2.countNonZero(binary) / perimeter if perimeter else 0.0
 
 
 def _crop_to_ink(image: np.ndarray) -> np.ndarray:
@@ -128,14 +129,17 @@ def normalize_width(binary: np.ndarray, target: float = MNIST_STROKE) -> np.ndar
     width = stroke_width(binary)
     change = int(round(target - width))
     if change > 0:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (change + 1, change + 1))
-        return cv2.dilate(binary, kernel)
+        return cv2.dilate(binary, _disc(change + 1))
     if change < -1:
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (-change + 1, -change + 1))
-        thinned = cv2.erode(binary, kernel)
-        if thinned.sum() > 0.25 * binary.sum():  # never erase a digit to get thinner
+        thinned = cv2.erode(binary, _disc(-change + 1))
+        if cv2.countNonZero(thinned) > 0.25 * cv2.countNonZero(binary):  # never erase a digit to get thinner
             return thinned
     return binary
+
+
+@functools.lru_cache(maxsize=None)
+def _disc(size: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
 
 
 def normalize_digit(ink: np.ndarray) -> np.ndarray:
