@@ -10,7 +10,9 @@ from digitboard import Recognizer
 from digitboard.errors import UserError
 from digitboard.evaluation import write_number
 from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
-from digitboard.segment import check_strokes, digit_height, group_strokes, stroke_boxes, transition_features
+from digitboard.preprocess import find_digits, stroke_width
+from digitboard.segment import (check_strokes, digit_height, group_strokes, search_scale, stroke_boxes,
+                                transition_features)
 from digitboard.strokes import PenDigit, draw_strokes, read_unipen
 
 
@@ -122,6 +124,24 @@ class TestCanvasOnly:
         readings = shipped.read(number.canvas)
         assert [r.digit for r in readings] == [3, 4]
         assert readings[0].box[0] + readings[0].box[2] <= readings[1].box[0] + 0.25 * readings[1].box[2]
+
+    def test_a_fat_pen_pair_is_searched_shrunk_and_cut_at_full_size(self, shipped, pen_digits):
+        four = next(d for d in pen_digits if d.label == "4" and len(d.strokes) == 2)
+        three = next(d for d in pen_digits if d.label == "3")
+        number = write_number([three, four], 0.0, np.random.default_rng(0), height=240, brush=34,
+                              size_jitter=0, baseline_jitter=0)
+        [blob] = find_digits(number.canvas)
+        brush = stroke_width((blob.ink >= 48).view(np.uint8))
+        assert search_scale(blob.box[3], brush) < 0.75  # the pair is searched at under 3/4 size
+        readings = shipped.read(number.canvas)
+        assert [r.digit for r in readings] == [3, 4]
+        (x0, y0, w0, h0), (x1, y1, w1, h1) = (r.box for r in readings)
+        # the pieces, cut at full size, hold the blob's ink between them, side by side
+        assert x0 == pytest.approx(blob.box[0], abs=1)
+        assert x1 + w1 == pytest.approx(blob.box[0] + blob.box[2], abs=1)
+        assert x1 >= x0 + 0.4 * w0 and x1 + w1 > x0 + w0
+        assert min(y0, y1) == pytest.approx(blob.box[1], abs=1)
+        assert max(y0 + h0, y1 + h1) == pytest.approx(blob.box[1] + blob.box[3], abs=1)
 
     def test_a_dash_is_not_cut_into_digits(self, shipped):
         canvas = draw_strokes([np.array([[100.0, 300.0], [800.0, 305.0]])], np.zeros((600, 1024), np.uint8), 12)
