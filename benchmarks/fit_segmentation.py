@@ -1,4 +1,5 @@
-"""Fit the two small models `digitboard.segment` uses to find digits, from pen digits of known writers.
+"""Fit the two small models that find digits (`digitboard.segment`, `digitboard.cuts`) from pen
+digits of known writers.
 
     python benchmarks/fit_segmentation.py strokes runs/pendigits-train.tra --check runs/pendigits-holdout.tra
     python benchmarks/fit_segmentation.py cuts runs/pendigits-train.tra --check runs/pendigits-holdout.tra
@@ -8,13 +9,13 @@ brushes and gaps, where the truth is known, and fit a logistic regression:
 
 - strokes: does a stroke start a new digit or continue the one being written
   (`segment.transition_features`)? Every stroke after the first of a written pair.
-- cuts: does a seam through a blob of touching ink separate two digits (`segment.cut_features`)?
-  Every candidate seam (`segment.seams`) of every wide blob of 1-3 digits written close
+- cuts: does a seam through a blob of touching ink separate two digits (`cuts.cut_features`)?
+  Every candidate seam (`cuts.seams`) of every wide blob of 1-3 digits written close
   together; a seam is right when each digit's ink lies (90 %) on one side of it, both
   sides holding a digit.
 
-Each prints the coefficients to paste into segment.py and, with --check, how often the
-model errs on other writers' digits.
+Each prints the coefficients to paste into segment.py (strokes) or cuts.py (cuts) and, with
+--check, how often the model errs on other writers' digits.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from digitboard import segment  # noqa: E402
+from digitboard.cuts import CUT_FEATURE_NAMES, WIDE, cut_candidates  # noqa: E402
 from digitboard.evaluation import write_number  # noqa: E402
-from digitboard.preprocess import INK_THRESHOLD, find_digits, stroke_width  # noqa: E402
+from digitboard.preprocess import INK_THRESHOLD, find_digits, normalize_digit, stroke_width  # noqa: E402
 from digitboard.strokes import PenDigit, draw_strokes, read_unipen  # noqa: E402
 
 
@@ -90,14 +92,14 @@ def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarr
         height = float(np.median(heights[heights >= 0.5 * heights.max()]))
         for found in segments:
             x, y, w, h = found.box
-            if w < segment.WIDE * height:
+            if w < WIDE * height:
                 continue
             inside = [m[y:y + h, x:x + w] & (found.ink >= INK_THRESHOLD) for m in masks]
             present = [k for k, m in enumerate(inside) if m.sum() > 0.5 * masks[k].sum()]
             brush_seen = stroke_width((found.ink >= INK_THRESHOLD).view(np.uint8))
-            whole = classify(segment.normalize_digit(found.ink)[None])[0]
+            whole = classify(normalize_digit(found.ink)[None])[0]
             # pen no wider than SEARCH_BRUSH, digits no shorter than SEARCH_HEIGHT: searched at full size
-            for cut in segment.cut_candidates(found.ink, height, brush_seen, classify, whole):
+            for cut in cut_candidates(found.ink, height, brush_seen, classify, whole):
                 rows.append(cut.features)
                 left_side = np.arange(w)[None, :] <= cut.path[:, None]
                 # right when every digit in the blob lies (90 % of its ink) on one side, both sides used
@@ -166,7 +168,7 @@ def strokes(train, check, pairs, seed):
 @click.option("--seed", type=int, default=0, show_default=True)
 def cuts(train, check, numbers, model, seed):
     """Where touching digits part in a blob of ink (CUT_COEF)."""
-    report("CUT", segment.CUT_FEATURE_NAMES, *ink_cuts(train, numbers, seed, model),
+    report("CUT", CUT_FEATURE_NAMES, *ink_cuts(train, numbers, seed, model),
            check and (lambda: ink_cuts(check, numbers // 2, seed + 1, model)))
 
 

@@ -14,7 +14,8 @@ import numpy as np
 from .errors import UserError
 from .paths import DEFAULT_MODEL
 from .preprocess import SIDE, as_canvas, find_digits
-from .segment import brush_width, check_strokes, group_strokes, ink_box, read_ink
+from .cuts import read_ink
+from .segment import brush_width, check_strokes, group_strokes, ink_box
 from .trajectory import PATH_FEATURES, PATH_POINTS, combine, named_stroke_model, path_features
 from .quiet import quiet_stderr
 

@@ -1,4 +1,4 @@
-"""Which ink makes one digit. Pure numpy/OpenCV; the classifier that judges is passed in.
+"""Which strokes make one digit. Pure numpy/OpenCV; the classifier that judges is passed in.
 
 With strokes (the board's case), digits are groups of strokes: a person writes a number
 digit by digit, so each digit is a run of consecutive strokes. Every plausible way to cut
@@ -8,21 +8,20 @@ cannot be: strokes that cross or lie over each other are one digit, a run much w
 tall is not. Digits that touch or overlap a little are still apart, and a digit's own
 detached strokes (a 5's cap, a 4's second stroke, a 0 drawn as two arcs) stay with it.
 
-Without strokes, the same search runs over the columns of each wide blob of ink, so
-touching digits are cut where the pieces read best.
+Without strokes, digits are found in the ink alone (cuts.py).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import cv2
 import numpy as np
 
 from .errors import UserError
-from .preprocess import INK_THRESHOLD, SPECK_FRACTION, normalize_digit, stroke_width
+from .preprocess import INK_THRESHOLD, SPECK_FRACTION, normalize_digit
 
 # (n, 28, 28) uint8 images [, the strokes each was drawn from] → (n, 10) probabilities
 Classify = Callable[..., np.ndarray]
@@ -389,255 +388,3 @@ def _join_late_fragments(groups: list, boxes: np.ndarray, height: float) -> list
             host[1] = host[2] = None
             groups.remove(group)
     return groups
-
-
-# ---------------------------------------------------------------- digits from ink alone
-
-WIDE = 0.8                 # a blob narrower than this share of the digit height is one digit
-MAX_SEAMS = 4              # candidate cuts tried in one blob
-MIN_PIECE = 0.12           # narrowest piece, as a share of the digit height (an inked "1")
-MIN_TALL = 3.0             # brush widths: a blob less tall is a dash or a stroke, not touching digits
-SEAM_SLOPE_COST = 0.3      # cost of a seam's sideways step, against 1 per ink pixel crossed
-SEARCH_BRUSH = 17.0        # px: the widest pen, and…
-SEARCH_HEIGHT = 80.0       # …the least digit height, of the numbers the cut model was fitted on
-CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left width", "right width",
-                     "left height", "right height", "smaller ink share", "blob width", "blob aspect",
-                     "tops apart", "bottoms apart", "seam sway", "whole read", "left read", "right read",
-                     "whole margin", "left margin", "right margin", "whole sure", "left sure", "right sure")
-# A logistic regression on cut_features: log-odds that a seam separates two touching digits.
-# Fitted by `python benchmarks/fit_segmentation.py cuts runs/pendigits-train.tra --numbers 5000`
-# (UCI pen digits of writers 1-24, written as numbers with touching digits), its bias as
-# fitted. Log-probabilities and margins saturate near 1, so the "sure" features (log-odds of
-# each reading) tell a blob read at 0.99999 (one digit) from one read at 0.99 (often two).
-# Against the fit without them, on writers 1-24 (200 numbers a gap, 1,200 pen digits, 3,000
-# MNIST test digits pasted 300 px tall), read from the canvas alone: numbers at gaps 0.1 / 0 /
-# -0.05 read 97.5 / 67 / 53 % → 99 / 71 / 55 %, single pen digits 99.0 → 99.58 %, MNIST
-# digits 99.0 → 99.17 % (14 → 9 cut in two). Bias +0.5: 98 / 72 / 55.5 %, 99.5 %, 99.13 %.
-CUT_COEF = np.array([-2.364, -0.413, 1.152, -1.914, -1.213, 1.929, 2.141, 3.95, 0.02544, 1.991, -3.38, -5.68,
-                     -3.285, -1.704, 0.05952, 1.921, 1.51, -0.8305, -2.34, -0.181, 0.2827, 0.2459])
-CUT_BIAS = -3.223
-
-
-@dataclass(frozen=True)
-class InkDigit:
-    """One digit found in the ink: its canvas box (x, y, w, h), what the model sees."""
-
-    box: tuple[int, int, int, int]
-    image: np.ndarray
-    probs: np.ndarray
-
-
-def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
-    """Where a blob of touching digits may part: top-to-bottom paths (one column per row) that
-    cross the least ink, each ending at a different column, at most MAX_SEAMS, none closer than
-    MIN_PIECE of the digit height to the blob's edges or to each other (seam carving).
-
-    The search runs at the size it is given: searched shrunk, even with only its rows merged,
-    it missed the narrow gaps between touching digits (numbers at gap 0 read 63-66 % instead
-    of 70 %), so best_cut shrinks only blobs drawn with a fatter pen than the cut model was
-    fitted on. Tracing seams from the top row as well (up to twice the candidates) read 74.7
-    instead of 73.0 % of numbers at gap 0 (writers 25-30), but took read()'s p99 on one
-    MNIST digit from 4.7 to 6.1 ms, and 2.2 instead of 1.4 ms at the median; only in blobs
-    wider than 1.2 digit heights: 73.7 %, p99 4.8 ms."""
-    cost = (ink >= INK_THRESHOLD).astype(np.float32)
-    rows, width = cost.shape
-    margin = max(2, int(MIN_PIECE * height))
-    if width <= 2 * margin:
-        return []
-    total = cost.copy()                        # least ink crossed by a path from the top to here
-    padded = np.full(width + 2, np.inf, np.float32)  # a row above, with no way in from beyond its ends
-    for r in range(1, rows):  # from straight above, or a step sideways that costs SEAM_SLOPE_COST
-        above = total[r - 1]
-        padded[1:-1] = above
-        sideways = np.minimum(padded[:-2], padded[2:])
-        sideways += SEAM_SLOPE_COST
-        total[r] += np.minimum(sideways, above, out=sideways)
-    # the column step taken into each pixel (-1, 0, 1; ties: left, then straight), all rows at once
-    above = total[:-1]
-    from_left, from_right = np.full(above.shape, np.inf, np.float32), np.full(above.shape, np.inf, np.float32)
-    from_left[:, 1:], from_right[:, :-1] = above[:, :-1] + SEAM_SLOPE_COST, above[:, 1:] + SEAM_SLOPE_COST
-    best = np.minimum(np.minimum(from_left, above), from_right)
-    step = np.zeros(cost.shape, np.int8)
-    step[1:] = np.where(from_left == best, -1, np.where(above == best, 0, 1))
-    bottom = total[-1]
-    lowest = np.zeros(width, bool)
-    lowest[1:-1] = (bottom[1:-1] <= bottom[:-2]) & (bottom[1:-1] <= bottom[2:])
-    ends = np.flatnonzero(lowest[margin:width - margin]) + margin
-    ends = ends[np.argsort(bottom[ends], kind="stable")].tolist()  # least ink first; ties: leftmost
-    moves = memoryview(step.reshape(-1))  # its items are Python ints: tracing a path is ~10x faster
-    found: list[np.ndarray] = []
-    for end in ends:
-        if any(abs(end - path[-1]) < margin for path in found):
-            continue
-        columns, column = [end], end
-        for row_start in range((rows - 1) * width, 0, -width):  # back up from the bottom row
-            column += moves[row_start + column]
-            columns.append(column)
-        path = np.array(columns[::-1], np.int64)
-        if margin <= path.min() and path.max() < width - margin:
-            found.append(path)
-        if len(found) == MAX_SEAMS:
-            break
-    return found
-
-
-def split_along(ink: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """The blob's ink left of the seam and right of it (the seam's own pixels go left), each
-    only as wide as the seam lets it reach, and the blob column where the right part starts."""
-    reach, start = int(path.max()) + 1, int(path.min())
-    columns = np.arange(ink.shape[1])[None, :]
-    left = np.where(columns[:, :reach] <= path[:, None], ink[:, :reach], 0).astype(np.uint8)
-    right = np.where(columns[:, start:] <= path[:, None], 0, ink[:, start:]).astype(np.uint8)
-    return left, right, start
-
-
-def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) of the ink in an image."""
-    x, y, w, h = cv2.boundingRect((ink >= INK_THRESHOLD).view(np.uint8))
-    return x, y, x + w, y + h
-
-
-def _without_slivers(ink: np.ndarray) -> np.ndarray:
-    """The ink without the small bits a cut leaves of a neighbour."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= INK_THRESHOLD).view(np.uint8), connectivity=8)
-    if count <= 2:
-        return ink
-    keep = [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] >= 0.15 * stats[1:, cv2.CC_STAT_AREA].max()]
-    return np.where(np.isin(labels, keep), ink, 0).astype(np.uint8)
-
-
-def cut_features(ink: np.ndarray, path: np.ndarray, left: np.ndarray, right: np.ndarray,
-                 probs: np.ndarray, height: float, brush: float) -> np.ndarray:
-    """The evidence that a seam separates two digits in a blob of `ink`: how much ink it goes
-    through (in brush widths, and in strokes), where and how straight it runs, the shapes of
-    the two pieces (ink boxes, in digit heights) and whether they stand side by side as digits
-    of a number do, and how surely the classifier reads the whole and each piece (`probs`:
-    (3, 10) for the whole, left and right)."""
-    on_seam = ink[np.arange(len(path)), path] >= INK_THRESHOLD
-    strokes_crossed = int(np.count_nonzero(np.diff(on_seam.astype(np.int8)) == 1) + on_seam[0])
-    (l0, t0, l1, b0), (r0, t1, r1, b1) = _ink_box(left), _ink_box(right)
-    areas = cv2.countNonZero((left >= INK_THRESHOLD).view(np.uint8)), cv2.countNonZero((right >= INK_THRESHOLD).view(np.uint8))
-    ranked = np.sort(probs, axis=1)
-    return np.array([on_seam.sum() / max(brush, 1.0), strokes_crossed, path.mean() / ink.shape[1],
-                     (l1 - l0) / height, (r1 - r0) / height, (b0 - t0) / height, (b1 - t1) / height,
-                     min(areas) / max(sum(areas), 1), ink.shape[1] / height, ink.shape[1] / ink.shape[0],
-                     abs(t0 - t1) / height, abs(b0 - b1) / height, np.ptp(path) / height,
-                     *np.log(ranked[:, -1] + 1e-6), *(ranked[:, -1] - ranked[:, -2]),
-                     *np.clip(np.log(ranked[:, -1] + 1e-9) - np.log(1 - ranked[:, -1] + 1e-9), -5, 12)])
-
-
-def search_scale(height: float, brush: float) -> float:
-    """How much a blob is shrunk before it is searched for cuts: to strokes at most
-    SEARCH_BRUSH wide, but digits at least SEARCH_HEIGHT tall, the range the cut model was
-    fitted on; never grown. A fat-pen digit searched at full size costs ~6 ms for nothing
-    the pixels add: its strokes and the gaps between its digits are many pixels wide."""
-    return min(1.0, max(SEARCH_BRUSH / max(brush, 1e-6), SEARCH_HEIGHT / height))
-
-
-class Cut(NamedTuple):
-    """A seam through a blob, the two pieces of ink it leaves (without slivers of the
-    neighbour), the blob column where the right piece starts, what the classifier sees of
-    each piece and reads there ((image, probs), None for a cut remade at another size), and
-    the cut_features the cut model weighs."""
-
-    path: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    right_start: int
-    left_reading: tuple | None
-    right_reading: tuple | None
-    features: np.ndarray
-
-
-def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Classify,
-                   whole_probs: np.ndarray) -> list[Cut]:
-    """Each seam of a blob as a Cut, its pieces read in one call; `whole_probs`: how the
-    classifier reads the whole blob as one digit."""
-    paths = seams(ink, height)
-    if not paths:
-        return []
-    parts = [split_along(ink, path) for path in paths]
-    halves = [(_without_slivers(left), _without_slivers(right)) for left, right, _ in parts]
-    images = np.stack([normalize_digit(piece) for pair in halves for piece in pair])
-    probs = classify(images)
-    return [Cut(path, left, right, start, (images[2 * i], probs[2 * i]), (images[2 * i + 1], probs[2 * i + 1]),
-                cut_features(ink, path, left, right, np.stack([whole_probs, probs[2 * i], probs[2 * i + 1]]),
-                             height, brush))
-            for i, (path, (left, right), (_, _, start)) in enumerate(zip(paths, halves, parts))]
-
-
-def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
-             whole_probs: np.ndarray) -> Cut | None:
-    """The likeliest cut of a blob into two digits, when the cut model favours it; None when
-    it does not, or the blob is too narrow, too flat (a dash) or has no seam. The search runs
-    on the blob shrunk by search_scale; the cut is made at full size."""
-    if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
-        return None
-    shrink = search_scale(height, brush)
-    searched = ink if shrink == 1 else cv2.resize(ink, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-    candidates = cut_candidates(searched, height * shrink, brush * shrink, classify, whole_probs)
-    if not candidates:
-        return None
-    odds = [float(cut.features @ CUT_COEF + CUT_BIAS) for cut in candidates]
-    best = candidates[int(np.argmax(odds))]
-    if max(odds) <= 0:
-        return None
-    if shrink == 1:
-        return best
-    path = _grown(best.path, searched.shape, ink.shape)
-    left, right, start = split_along(ink, path)
-    return Cut(path, _without_slivers(left), _without_slivers(right), start, None, None, best.features)
-
-
-def _grown(path: np.ndarray, small: tuple[int, int], full: tuple[int, int]) -> np.ndarray:
-    """A seam found in a blob shrunk to `small` (rows, columns), in the blob at `full` size:
-    each full row takes the seam of the small row it lies in, and the last full column of
-    the small column the seam holds (seam pixels go left)."""
-    rows = np.minimum(((np.arange(full[0]) + 0.5) * small[0] / full[0]).astype(np.int64), small[0] - 1)
-    return np.clip(np.round((path[rows] + 1) * full[1] / small[1]).astype(np.int64) - 1, 0, full[1] - 1)
-
-
-def _split_blob(ink: np.ndarray, height: float, brush: float, classify: Classify,
-                reading: tuple | None, offset: int = 0) -> list[tuple[int, np.ndarray, tuple]]:
-    """The digits in one blob of ink as (column offset in the blob, ink, (image, probs)), left
-    to right: cut where the cut model is surest, while it favours a cut, then look again in
-    each piece. `reading`: the blob's (image, probs) as one digit, None when not yet read."""
-    if reading is None:
-        image = normalize_digit(ink)
-        reading = image, classify(image[None])[0]
-    cut = best_cut(ink, height, brush, classify, reading[1])
-    if cut is None:
-        return [(offset, ink, reading)]
-    pieces = []
-    for part, part_offset, part_reading in ((cut.left, offset, cut.left_reading),
-                                            (cut.right, offset + cut.right_start, cut.right_reading)):
-        part, part_offset = _crop_columns(part, part_offset)  # the same image: normalize_digit crops to the ink
-        pieces += _split_blob(part, height, brush, classify, part_reading, part_offset)
-    return pieces
-
-
-def _crop_columns(ink: np.ndarray, offset: int) -> tuple[np.ndarray, int]:
-    """The ink without its empty columns on either side, and its new column offset (rows are
-    kept, so a piece keeps its place)."""
-    columns = np.flatnonzero((ink >= INK_THRESHOLD).any(axis=0))
-    return ink[:, columns[0]:columns[-1] + 1], offset + int(columns[0])
-
-
-def read_ink(segments: list, classify: Classify) -> list[InkDigit]:
-    """Digits from ink segments (preprocess.find_digits), left to right: each segment is one
-    digit unless the cut model finds touching digits in it. Every segment is read whole first,
-    in one call: most are one digit, and the cut model weighs that reading too."""
-    if not segments:
-        return []
-    heights = np.array([s.box[3] for s in segments], np.float64)
-    height = float(np.median(heights[heights >= 0.5 * heights.max()]))
-    images = np.stack([normalize_digit(segment.ink) for segment in segments])
-    pieces = []  # (canvas box, (image, probs) of one digit)
-    for segment, image, probs in zip(segments, images, classify(images)):
-        x, y, _, _ = segment.box
-        brush = stroke_width((segment.ink >= INK_THRESHOLD).view(np.uint8))
-        for offset, ink, reading in _split_blob(segment.ink, height, brush, classify, (image, probs)):
-            x0, y0, x1, y1 = _ink_box(ink)
-            pieces.append(((x + offset + x0, y + y0, x1 - x0, y1 - y0), reading))
-    pieces.sort(key=lambda piece: piece[0][0] + piece[0][2] / 2)  # a cut piece's ink box moves its centre
-    return [InkDigit(box, image, probs) for box, (image, probs) in pieces]
