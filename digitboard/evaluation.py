@@ -210,27 +210,30 @@ class NumbersResult:
 
 
 def read_numbers(recognizer: Recognizer, digits: list[PenDigit], gap: float, count: int,
-                 length: int = 3, seed: int = 0, **writing) -> NumbersResult:
+                 length: int = 3, seed: int = 0, batch: int = 200, **writing) -> NumbersResult:
     """Write `count` numbers of `length` pen digits drawn at random from `digits`, `gap` apart
     (write_number; `writing` passes its other settings), and read each back with its strokes
-    and from the pixels alone. The same seed writes the same numbers at every gap. Each kind
-    of read is timed in a pass of its own, back to back as the board reads, so neither the
-    writing nor the other kind of read runs between two timed calls."""
+    and from the pixels alone. The same seed writes the same numbers at every gap. They are
+    written `batch` at a time (a board canvas is 0.6 MB), and each kind of read is timed in a pass
+    of its own over a batch, back to back as the board reads, so neither the writing nor the
+    other kind of read runs between two timed calls."""
     rng = np.random.default_rng(seed)
-    written = [write_number([digits[i] for i in rng.choice(len(digits), length, replace=len(digits) < length)],
-                            gap, rng, **writing) for _ in range(count)]
-    with_strokes, read_ms = _timed_reads(lambda number: recognizer.read(number.canvas, strokes=number.strokes), written)
-    canvas_only, canvas_only_ms = _timed_reads(lambda number: recognizer.read(number.canvas), written)
-    return NumbersResult(gap, [number.label for number in written], with_strokes, canvas_only,
-                         read_ms, canvas_only_ms)
+    result = NumbersResult(gap, [], [], [], [], [])
+    for first in range(0, count, batch):
+        written = [write_number([digits[i] for i in rng.choice(len(digits), length, replace=len(digits) < length)],
+                                gap, rng, **writing) for _ in range(min(batch, count - first))]
+        _timed_reads(lambda number: recognizer.read(number.canvas, strokes=number.strokes), written,
+                     result.with_strokes, result.read_ms)
+        _timed_reads(lambda number: recognizer.read(number.canvas), written, result.canvas_only,
+                     result.canvas_only_ms)
+        result.labels.extend(number.label for number in written)
+    return result
 
 
-def _timed_reads(read: Callable, numbers: list[WrittenNumber]) -> tuple[list[str], list[float]]:
-    """The digits read from each number, and the milliseconds each read took."""
-    digits, times = [], []
+def _timed_reads(read: Callable, numbers: list[WrittenNumber], digits: list[str], times: list[float]) -> None:
+    """Append the digits read from each number, and the milliseconds each read took."""
     for number in numbers:
         started = time.perf_counter()
         readings = read(number)
         times.append((time.perf_counter() - started) * 1000)
         digits.append(digits_read(readings))
-    return digits, times
