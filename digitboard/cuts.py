@@ -111,10 +111,8 @@ def split_along(ink: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarr
     """The blob's ink left of the seam and right of it (the seam's own pixels go left), each
     only as wide as the seam lets it reach, and the blob column where the right part starts."""
     reach, start = int(path.max()) + 1, int(path.min())
-    columns = np.arange(ink.shape[1])[None, :]
-    left = np.where(columns[:, :reach] <= path[:, None], ink[:, :reach], 0).astype(np.uint8)
-    right = np.where(columns[:, start:] <= path[:, None], 0, ink[:, start:]).astype(np.uint8)
-    return left, right, start
+    left_of = np.arange(ink.shape[1])[None, :] <= path[:, None]
+    return ink[:, :reach] * left_of[:, :reach], ink[:, start:] * ~left_of[:, start:], start
 
 
 def _ink_box(ink: np.ndarray) -> tuple[int, int, int, int]:
