@@ -130,6 +130,12 @@ def _without_slivers(ink: np.ndarray) -> np.ndarray:
     return np.where(np.isin(labels, keep), ink, 0).astype(np.uint8)
 
 
+def _pieces(ink: np.ndarray, path: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """split_along the seam, each side without the slivers the cut leaves of its neighbour."""
+    left, right, start = split_along(ink, path)
+    return _without_slivers(left), _without_slivers(right), start
+
+
 def cut_features(ink: np.ndarray, path: np.ndarray, left: np.ndarray, right: np.ndarray,
                  probs: np.ndarray, height: float, brush: float) -> np.ndarray:
     """The evidence that a seam separates two digits in a blob of `ink`: how much ink it goes
@@ -181,14 +187,13 @@ def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Class
     paths = seams(ink, height)
     if not paths:
         return []
-    parts = [split_along(ink, path) for path in paths]
-    halves = [(_without_slivers(left), _without_slivers(right)) for left, right, _ in parts]
-    images = np.stack([normalize_digit(piece) for pair in halves for piece in pair])
+    pieces = [_pieces(ink, path) for path in paths]
+    images = np.stack([normalize_digit(piece) for left, right, _ in pieces for piece in (left, right)])
     probs = classify(images)
     return [Cut(path, left, right, start, (images[2 * i], probs[2 * i]), (images[2 * i + 1], probs[2 * i + 1]),
                 cut_features(ink, path, left, right, np.stack([whole_probs, probs[2 * i], probs[2 * i + 1]]),
                              height, brush))
-            for i, (path, (left, right), (_, _, start)) in enumerate(zip(paths, halves, parts))]
+            for i, (path, (left, right, start)) in enumerate(zip(paths, pieces))]
 
 
 def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
@@ -210,8 +215,7 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
     if shrink == 1:
         return best
     path = _grown(best.path, searched.shape, ink.shape)
-    left, right, start = split_along(ink, path)
-    return Cut(path, _without_slivers(left), _without_slivers(right), start, None, None, best.features)
+    return Cut(path, *_pieces(ink, path), None, None, best.features)
 
 
 def _grown(path: np.ndarray, small: tuple[int, int], full: tuple[int, int]) -> np.ndarray:

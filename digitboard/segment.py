@@ -13,6 +13,7 @@ Without strokes, digits are found in the ink alone (cuts.py).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -117,6 +118,12 @@ def _union(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate((boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)))
 
 
+def _joined(a, b) -> tuple[float, float, float, float]:
+    """The box (x0, y0, x1, y1) around two boxes, in Python floats (cheaper than _union's numpy
+    on the hot paths that join a few boxes at a time)."""
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
 def digit_height(boxes: np.ndarray) -> float:
     """How tall the digits are: the median height of the strokes that are at least half as
     tall as the tallest (caps and bars are shorter than digits; whole-digit strokes are not)."""
@@ -164,7 +171,7 @@ def transition_features(digit: list[np.ndarray], stroke: np.ndarray, height: flo
     a 5's cap or a 7's bar does not."""
     ink = np.concatenate(digit)
     boxes = [_box(path) for path in digit]
-    box = (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    box = functools.reduce(_joined, boxes)
     new = _box(stroke)
     overlap = min(box[2], new[2]) - max(box[0], new[0])
     narrower = max(min(box[2] - box[0], new[2] - new[0]), 0.05 * height)
@@ -274,8 +281,7 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
         for stop in range(start + 1, min(n, start + MAX_STROKES) + 1):
             if stop - 1 > start:
                 log_p += _log_sigmoid(-starts_digit(start, stop - 1))
-                added = box_of[stop - 1]
-                box = [min(box[0], added[0]), min(box[1], added[1]), max(box[2], added[2]), max(box[3], added[3])]
+                box = _joined(box, box_of[stop - 1])
             if stop - start > 1 and (log_p < UNLIKELY or box[2] - box[0] > 2.0 * max(box[3] - box[1], height)):
                 break  # longer runs are less likely still, and wider; one stroke, however wide, is a run
             runs.append((start, stop))

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from digitboard import Recognizer
+from digitboard.cuts import search_scale
 from digitboard.errors import UserError
 from digitboard.evaluation import write_number
 from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
 from digitboard.preprocess import find_digits, stroke_width
-from digitboard.cuts import search_scale
 from digitboard.segment import check_strokes, digit_height, group_strokes, stroke_boxes, transition_features
 from digitboard.strokes import PenDigit, draw_strokes, read_unipen
 
