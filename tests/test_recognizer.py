@@ -77,6 +77,16 @@ class TestCompiledCall:
             assert (lite(batch).argmax(axis=1) == expected.argmax(axis=1)).all()
         assert np.allclose(compiled_call(model, on_cpu=False)(images), model(images, training=False).numpy(), atol=1e-5)
 
+    def test_large_batches_share_padded_interpreters_and_read_as_alone(self, tiny_model):
+        model = keras.models.load_model(tiny_model)
+        images = np.random.default_rng(2).integers(0, 256, (20, 28, 28, 1)).astype(np.float32)
+        lite = compiled_call(model, on_cpu=True)
+        alone = np.concatenate([lite(image[None]) for image in images])
+        for count in (9, 13, 16):  # all padded to 16: one interpreter
+            assert np.allclose(lite(images[:count]), alone[:count], atol=1e-5)
+        assert np.allclose(lite(images[:20]), alone, atol=1e-5)
+        assert sorted(lite._interpreters) == [1, 16, 24]
+
     def test_a_model_with_views_zooms_as_keras_does_and_runs_on_lite(self, tiny_model, mnist_digits):
         model = with_views(keras.models.load_model(tiny_model))
         views = next(layer for layer in model.layers if type(layer).__name__ == "Views")
