@@ -9,10 +9,10 @@ brushes and gaps, where the truth is known, and fit a logistic regression:
 
 - strokes: does a stroke start a new digit or continue the one being written
   (`segment.transition_features`)? Every stroke after the first of a written pair.
-- cuts: does a seam through a blob of touching ink separate two digits (`cuts.cut_features`)?
-  Every candidate seam (`cuts.seams`) of every wide blob of 1-3 digits written close
-  together; a seam is right when each digit's ink lies (90 %) on one side of it, both
-  sides holding a digit.
+- cuts: does a cut through a blob of touching ink separate two digits (`cuts.cut_features`)?
+  Every candidate cut (`cuts.cut_candidates`: seams and straight cuts) of every wide blob
+  of 1-3 digits written close together; a cut is right when each digit's ink lies (90 %)
+  on one side of it, both sides holding a digit.
 
 Each prints the coefficients to paste into segment.py (strokes) or cuts.py (cuts) and, with
 --check, how often the model errs on other writers' digits.
@@ -72,7 +72,7 @@ def stroke_transitions(path: Path, pairs: int, seed: int) -> tuple[np.ndarray, n
 
 
 def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(features, separates two digits) for every candidate seam of every wide blob in
+    """(features, separates two digits) for every candidate cut of every wide blob in
     `numbers` numbers of 1-3 digits written close together."""
     from digitboard.recognizer import Recognizer
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from digitboard import Recognizer
-from digitboard.cuts import search_scale
+from digitboard.cuts import search_scale, seams
 from digitboard.errors import UserError
 from digitboard.evaluation import write_number
 from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
@@ -142,6 +142,23 @@ class TestCanvasOnly:
         assert x1 >= x0 + 0.4 * w0 and x1 + w1 > x0 + w0
         assert min(y0, y1) == pytest.approx(blob.box[1], abs=1)
         assert max(y0 + h0, y1 + h1) == pytest.approx(blob.box[1] + blob.box[3], abs=1)
+
+    def test_digits_touching_along_a_stroke_are_cut_straight_where_no_seam_parts_them(self, shipped, pen_digits):
+        first, second = pen_digits[33], pen_digits[140]  # two 0s of real writers
+        assert (first.label, second.label) == ("0", "0")
+        number = write_number([first, second], 0.0, np.random.default_rng(0), size_jitter=0, baseline_jitter=0)
+        [blob] = find_digits(number.canvas)
+        x, y, w, h = blob.box
+        inks = [draw_strokes(strokes, np.zeros_like(number.canvas), 12)[y:y + h, x:x + w] >= 48
+                for strokes in (number.strokes[:len(first.strokes)], number.strokes[len(first.strokes):])]
+        for seam in seams(blob.ink, h):  # each leaves a tenth of one 0 or more on the other's side
+            right_of = np.arange(w)[None, :] > seam[:, None]
+            astray = (inks[0] & right_of).sum() / inks[0].sum(), (inks[1] & ~right_of).sum() / inks[1].sum()
+            assert max(astray) > 0.1
+        readings = shipped.read(number.canvas)
+        assert [r.digit for r in readings] == [0, 0]
+        first_right_edge = x + np.flatnonzero(inks[0].any(axis=0))[-1]
+        assert readings[1].box[0] == pytest.approx(first_right_edge, abs=0.1 * h)
 
     def test_a_dash_is_not_cut_into_digits(self, shipped):
         canvas = draw_strokes([np.array([[100.0, 300.0], [800.0, 305.0]])], np.zeros((600, 1024), np.uint8), 12)
