@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from digitboard import Recognizer
+from digitboard import Recognizer, cuts
 from digitboard.cuts import search_scale, seams
 from digitboard.errors import UserError
 from digitboard.evaluation import write_number
@@ -159,6 +159,18 @@ class TestCanvasOnly:
         assert [r.digit for r in readings] == [0, 0]
         first_right_edge = x + np.flatnonzero(inks[0].any(axis=0))[-1]
         assert readings[1].box[0] == pytest.approx(first_right_edge, abs=0.1 * h)
+
+    def test_a_long_scribble_gets_no_straight_cuts(self, shipped, monkeypatch):
+        tried = []
+        monkeypatch.setattr(cuts, "straight_cuts", lambda *args: tried.append(args) or [])
+        x = np.linspace(50, 950, 400)
+        wave = np.c_[x, 300 + 15 * np.sin(x / 9)]  # 24 of its heights long: what a scribble leaves
+        canvas = draw_strokes([wave], np.zeros((600, 1024), np.uint8), 8)
+        assert shipped.read(canvas)  # read, by seams alone
+        assert tried == []
+        touching_zeros, _ = write(ZERO_IN_TWO_ARCS, ZERO_IN_TWO_ARCS)
+        shipped.read(touching_zeros)
+        assert tried  # a number's touching digits are
 
     def test_a_dash_is_not_cut_into_digits(self, shipped):
         canvas = draw_strokes([np.array([[100.0, 300.0], [800.0, 305.0]])], np.zeros((600, 1024), np.uint8), 12)
