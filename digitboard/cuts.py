@@ -234,7 +234,7 @@ def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Class
 def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
              whole_probs: np.ndarray, straight: bool = True) -> Cut | None:
     """The likeliest cut of a blob into two digits, when the cut model favours it; None when
-    it does not, or the blob is too narrow, too flat (a dash) or has no seam. The search runs
+    it does not, or the blob is too narrow, too flat (a dash) or has no candidate cut. The search runs
     on the blob shrunk by search_scale; the cut is made at full size."""
     if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
         return None
@@ -293,7 +293,7 @@ def read_ink(segments: list, classify: Classify) -> list[InkDigit]:
     digit unless the cut model finds touching digits in it. Every segment is read whole first,
     in one call: most are one digit, and the cut model weighs that reading too. Straight cuts
     are tried only in a segment at most STRAIGHT_WIDEST digit heights wide, and its pieces: in a
-    scribble 20 heights long, cut into some 90 pieces, they took 18 s."""
+    scribble 23 heights long, cut into 93 pieces, they took 16-18 s."""
     if not segments:
         return []
     heights = np.array([s.box[3] for s in segments], np.float64)

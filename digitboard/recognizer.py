@@ -133,7 +133,7 @@ class LiteCall:
     padding. Not for use from two threads at once."""
 
     KEEP = 32  # interpreters kept at most; batch sizes beyond are sized anew each call
-    EXACT = 8
+    EXACT = 8  # batch sizes up to this get an interpreter each; larger ones share padded sizes
 
     def __init__(self, model):
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), quiet_stderr():
@@ -162,9 +162,9 @@ class LiteCall:
         count = len(batch)
         size = count if count <= self.EXACT else -(-count // self.EXACT) * self.EXACT
         interpreter, source, result = self._interpreter(size)
-        padded = np.zeros((size, *self.input_shape), np.float32)
-        padded[:count] = batch
-        interpreter.set_tensor(source, padded)
+        if size != count:
+            batch = np.concatenate([batch, np.zeros((size - count, *self.input_shape), np.float32)])
+        interpreter.set_tensor(source, np.ascontiguousarray(batch, np.float32))
         interpreter.invoke()
         return interpreter.get_tensor(result)[:count].copy()
 
