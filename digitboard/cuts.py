@@ -63,6 +63,11 @@ class InkDigit:
     probs: np.ndarray
 
 
+def _narrowest_piece(height: float) -> int:
+    """Pixels: the narrowest piece a cut may leave (MIN_PIECE of the digit height)."""
+    return max(2, int(MIN_PIECE * height))
+
+
 def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
     """Where a blob of touching digits may part: top-to-bottom paths (one column per row) that
     cross the least ink, each ending at a different column, at most MAX_SEAMS, none closer than
@@ -77,7 +82,7 @@ def seams(ink: np.ndarray, height: float) -> list[np.ndarray]:
     wider than 1.2 digit heights: 73.7 %, p99 4.8 ms."""
     cost = (ink >= INK_THRESHOLD).astype(np.float32)
     rows, width = cost.shape
-    margin = max(2, int(MIN_PIECE * height))
+    margin = _narrowest_piece(height)
     if width <= 2 * margin:
         return []
     total = cost.copy()                        # least ink crossed by a path from the top to here
@@ -184,7 +189,7 @@ def straight_cuts(ink: np.ndarray, height: float, brush: float, whole_probs: np.
     length = _ink_area(ink) / max(brush, 1.0) / height
     if length < STRAIGHT_INK or _log_odds(float(whole_probs.max())) >= STRAIGHT_UNSURE:
         return []
-    margin, step = max(2, int(MIN_PIECE * height)), max(1, int(STRAIGHT_STEP * height))
+    margin, step = _narrowest_piece(height), max(1, int(STRAIGHT_STEP * height))
     return [np.full(ink.shape[0], column, np.int64) for column in range(margin, ink.shape[1] - margin, step)]
 
 
@@ -234,8 +239,8 @@ def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Class
 def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
              whole_probs: np.ndarray, straight: bool = True) -> Cut | None:
     """The likeliest cut of a blob into two digits, when the cut model favours it; None when
-    it does not, or the blob is too narrow, too flat (a dash) or has no candidate cut. The search runs
-    on the blob shrunk by search_scale; the cut is made at full size."""
+    it does not, or the blob is too narrow, too flat (a dash) or has no candidate cut. The
+    search runs on the blob shrunk by search_scale; the cut is made at full size."""
     if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
         return None
     shrink = search_scale(height, brush)
@@ -254,9 +259,9 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
 
 
 def _grown(path: np.ndarray, small: tuple[int, int], full: tuple[int, int]) -> np.ndarray:
-    """A seam found in a blob shrunk to `small` (rows, columns), in the blob at `full` size:
-    each full row takes the seam of the small row it lies in, and the last full column of
-    the small column the seam holds (seam pixels go left)."""
+    """A cut's path found in a blob shrunk to `small` (rows, columns), in the blob at `full`
+    size: each full row takes the path of the small row it lies in, and the last full column
+    of the small column the path holds (its pixels go left)."""
     rows = np.minimum(((np.arange(full[0]) + 0.5) * small[0] / full[0]).astype(np.int64), small[0] - 1)
     return np.clip(np.round((path[rows] + 1) * full[1] / small[1]).astype(np.int64) - 1, 0, full[1] - 1)
 
