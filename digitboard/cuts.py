@@ -2,11 +2,12 @@
 judges is passed in.
 
 Digits are connected ink (preprocess.find_digits). A blob wide enough to hold two touching
-digits is searched for cuts: seams, top-to-bottom paths through the least ink, and, where the
-blob holds pen path enough for two digits and does not read surely as one, straight vertical
-cuts across it. It is cut along the one a fitted cut model favours most, if it favours any
-(from how much ink the cut crosses, the shapes of the pieces, and how surely the classifier
-reads the whole blob and each piece); each piece is searched again.
+digits is searched for cuts, unless it holds pen path for one digit only and reads surely as
+one: seams, top-to-bottom paths through the least ink, and, where the blob holds pen path
+enough for two digits and does not read surely as one, straight vertical cuts across it. It
+is cut along the one a fitted cut model favours most, if it favours any (from how much ink
+the cut crosses, the shapes of the pieces, and how surely the classifier reads the whole blob
+and each piece); each piece is searched again.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ SEAM_SLOPE_COST = 0.3      # cost of a seam's sideways step, against 1 per ink p
 SEARCH_BRUSH = 17.0        # px: the widest pen, and…
 SEARCH_HEIGHT = 80.0       # …the least digit height, of the numbers the cut model was fitted on
 STRAIGHT_INK = 3.5         # digit heights of pen path: one digit rarely has more, two touching digits do
+ONE_PATH = 3.0             # digit heights of pen path: a blob with less, read surely (ONE_SURE), is one digit
+ONE_SURE = 8.0             # log-odds of the whole blob's reading (p ≈ 0.9997)
 STRAIGHT_UNSURE = 9.0      # log-odds: a blob read less surely than this as one digit may be two
 STRAIGHT_STEP = 0.1        # spacing of straight cuts, as a share of the digit height
 STRAIGHT_WIDEST = 4.0      # digit heights: a wider blob (a scribble, a line) and its pieces get seams alone
@@ -140,6 +143,11 @@ def _ink_area(ink: np.ndarray) -> int:
     return cv2.countNonZero((ink >= INK_THRESHOLD).view(np.uint8))
 
 
+def _pen_path(ink: np.ndarray, height: float, brush: float) -> float:
+    """How much pen path a blob holds, in digit heights: its ink area over the brush width."""
+    return _ink_area(ink) / max(brush, 1.0) / height
+
+
 def _without_slivers(ink: np.ndarray) -> np.ndarray:
     """The ink without the small bits a cut leaves of a neighbour."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats((ink >= INK_THRESHOLD).view(np.uint8), connectivity=8)
@@ -186,8 +194,7 @@ def straight_cuts(ink: np.ndarray, height: float, brush: float, whole_probs: np.
     least ink, so they miss digits that touch along a stroke: between two 0s side by side a
     seam slips into one 0 and crosses it top and bottom. A straight cut through the shared
     stroke leaves each digit whole, and the readings of its pieces tell it from the rest."""
-    length = _ink_area(ink) / max(brush, 1.0) / height
-    if length < STRAIGHT_INK or _log_odds(float(whole_probs.max())) >= STRAIGHT_UNSURE:
+    if _pen_path(ink, height, brush) < STRAIGHT_INK or _log_odds(float(whole_probs.max())) >= STRAIGHT_UNSURE:
         return []
     margin, step = _narrowest_piece(height), max(1, int(STRAIGHT_STEP * height))
     return [np.full(ink.shape[0], column, np.int64) for column in range(margin, ink.shape[1] - margin, step)]
@@ -239,9 +246,10 @@ def cut_candidates(ink: np.ndarray, height: float, brush: float, classify: Class
 def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
              whole_probs: np.ndarray, straight: bool = True) -> Cut | None:
     """The likeliest cut of a blob into two digits, when the cut model favours it; None when
-    it does not, or the blob is too narrow, too flat (a dash) or has no candidate cut. The
+    it does not, or the blob is too narrow, too flat (a dash), surely one digit (_one_digit)
+    or has no candidate cut. The
     search runs on the blob shrunk by search_scale; the cut is made at full size."""
-    if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush:
+    if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush or _one_digit(ink, height, brush, whole_probs):
         return None
     shrink = search_scale(height, brush)
     searched = ink if shrink == 1 else cv2.resize(ink, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
@@ -256,6 +264,14 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
         return best
     path = _grown(best.path, searched.shape, ink.shape)
     return Cut(path, *_pieces(ink, path), None, None, best.features)
+
+
+def _one_digit(ink: np.ndarray, height: float, brush: float, whole_probs: np.ndarray) -> bool:
+    """Whether a wide blob is surely one digit, without a search: it holds pen path enough for
+    one digit only (wide single digits: 2.2-3.3 digit heights for MNIST's, two touching digits
+    3.6-5.4) and the classifier reads it as one at log-odds ONE_SURE or more. 16 of the 18
+    wide digits among the bench's 50 MNIST digits are, and their searches made its slowest reads."""
+    return _pen_path(ink, height, brush) < ONE_PATH and _log_odds(float(whole_probs.max())) >= ONE_SURE
 
 
 def _grown(path: np.ndarray, small: tuple[int, int], full: tuple[int, int]) -> np.ndarray:

@@ -172,6 +172,23 @@ class TestCanvasOnly:
         shipped.read(touching_zeros)
         assert tried  # a number's touching digits are
 
+    def test_a_wide_digit_read_surely_is_not_searched(self, shipped, monkeypatch):
+        searched = []
+        real_candidates = cuts.cut_candidates
+        monkeypatch.setattr(cuts, "cut_candidates",
+                            lambda *args, **kw: searched.append(args) or real_candidates(*args, **kw))
+        wide_seven = [np.array([[0.0, 0], [180, 0], [60, 200]])]
+        wide_four = [np.array([[80.0, 0], [0, 130], [180, 130]]), np.array([[120.0, 40], [120, 200]])]
+        for digit, label in ((wide_seven, 7), (wide_four, 4)):
+            canvas, _ = write(digit)
+            [blob] = find_digits(canvas)
+            assert blob.box[2] >= cuts.WIDE * blob.box[3]  # wide enough to hold two digits
+            assert [r.digit for r in shipped.read(canvas)] == [label]
+        assert searched == []  # each holds pen path for one digit and reads surely as one
+        touching_zeros, _ = write(ZERO_IN_TWO_ARCS, ZERO_IN_TWO_ARCS)
+        assert [r.digit for r in shipped.read(touching_zeros)] == [0, 0]
+        assert searched
+
     def test_a_dash_is_not_cut_into_digits(self, shipped):
         canvas = draw_strokes([np.array([[100.0, 300.0], [800.0, 305.0]])], np.zeros((600, 1024), np.uint8), 12)
         assert len(shipped.read(canvas)) == 1  # cut by its own height, it was 187 "digits"
