@@ -247,8 +247,8 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
              whole_probs: np.ndarray, straight: bool = True) -> Cut | None:
     """The likeliest cut of a blob into two digits, when the cut model favours it; None when
     it does not, or the blob is too narrow, too flat (a dash), surely one digit (_one_digit)
-    or has no candidate cut. The
-    search runs on the blob shrunk by search_scale; the cut is made at full size."""
+    or has no candidate cut. The search runs on the blob shrunk by search_scale; the cut is
+    made at full size."""
     if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush or _one_digit(ink, height, brush, whole_probs):
         return None
     shrink = search_scale(height, brush)
@@ -270,8 +270,9 @@ def _one_digit(ink: np.ndarray, height: float, brush: float, whole_probs: np.nda
     """Whether a wide blob is surely one digit, without a search: it holds pen path enough for
     one digit only (wide single digits: 2.2-3.3 digit heights for MNIST's, two touching digits
     3.6-5.4) and the classifier reads it as one at log-odds ONE_SURE or more. 14 of the 18
-    wide digits among the bench's 50 MNIST digits are; searched, they took 2-5 ms each. At
-    log-odds 4, "77" and "17" touching, read as 7, were not searched (writers 25-30)."""
+    wide digits among the bench's 50 MNIST digits are; searched, they took 2-5 ms each. The
+    bar is high because touching pairs can read fairly surely as one digit: at log-odds 4,
+    "77" and "17" (writers 25-30), read as 7, went unsearched."""
     return _pen_path(ink, height, brush) < ONE_PATH and _log_odds(float(whole_probs.max())) >= ONE_SURE
 
 
