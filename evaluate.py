@@ -179,7 +179,7 @@ def load_classifier(path: Path):
 def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     """Replay pen data (UNIPEN text or stroke JSON) through the board's drawing and read()."""
     from digitboard.board_state import UNSURE_BELOW
-    from digitboard.evaluation import DrawingStyle, replay
+    from digitboard.evaluation import DrawingStyle, confidence_figures, replay
     from digitboard.strokes import brush_for, read_strokes
 
     width, height = canvas
@@ -196,20 +196,19 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     report = write_report(ctx.obj["out"], "strokes", result.labels, result.predictions, names,
                           result.inputs, "pen digits")
     brush_used = brush if brush is not None else f"{brush_for(height)} (board default)"
-    sure = np.array(result.confidences) >= SURE
-    right = np.array(result.labels) == np.array(result.predictions)
+    with_strokes = confidence_figures(result.labels, result.predictions, result.confidences, SURE, UNSURE_BELOW)
+    canvas_only = confidence_figures(result.labels, result.canvas_only, result.canvas_only_confidences, SURE,
+                                     UNSURE_BELOW)
     finish(ctx, {"accuracy": round(result.accuracy, 5),
                  "canvas_only_accuracy": round(result.canvas_only_accuracy, 5),
-                 "sure_share": round(float(sure.mean()), 5),
-                 "sure_accuracy": round(float(right[sure].mean()), 5) if sure.any() else None,
-                 "unsure_shown": round(float(np.mean(np.array(result.confidences) < UNSURE_BELOW)), 5),
+                 **with_strokes, **{f"canvas_only_{key}": value for key, value in canvas_only.items()},
                  "n": len(digits), "size": size, "brush": brush, "off_centre": off_centre},
            f"pen digits ({len(digits)}, height {size} px, brush {brush_used}, "
            f"{'off-centre' if off_centre else 'centred'}): accuracy {result.accuracy:.4f} read with "
            f"their strokes as the board reads, {result.canvas_only_accuracy:.4f} from the pixels "
            f"alone; {report['misread']} misread with strokes\n"
-           f"readings at confidence ≥ {SURE}: {sure.mean():.1%} of them, right {right[sure].mean() if sure.any() else 0:.2%};"
-           f" shown as \"?\" (< {UNSURE_BELOW}): {np.mean(np.array(result.confidences) < UNSURE_BELOW):.2%}\n"
+           f"{confidence_line('with strokes', with_strokes, UNSURE_BELOW)}\n"
+           f"{confidence_line('from the pixels alone', canvas_only, UNSURE_BELOW)}\n"
            f"{score_table(report['per_class'])}\n"
            f"reports: {ctx.obj['out']}/strokes-confusion.png, strokes-errors.png")
 
@@ -284,6 +283,13 @@ def bench(ctx, repeats, predict_repeats):
            f"read() on a one-digit 960x600 canvas ({repeats} calls, {recognizer.device}): "
            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, {1000 / p50:.0f} digits/s\n"
            f"seed model.predict path: p50 {seed_p50:.2f} ms → read() is {seed_p50 / p50:.1f}× faster")
+
+
+def confidence_line(how: str, figures: dict, unsure_below: float) -> str:
+    """One line of confidence_figures, as `evaluate.py strokes` prints it."""
+    right = f"{figures['sure_accuracy']:.2%}" if figures["sure_accuracy"] is not None else "none"
+    return (f"{how}, readings at confidence ≥ {SURE}: {figures['sure_share']:.1%} of them, right {right};"
+            f" shown as \"?\" (< {unsure_below}): {figures['unsure_shown']:.2%}")
 
 
 def board_canvas_with(digit: np.ndarray, size: tuple[int, int] = (960, 600)) -> np.ndarray:

@@ -93,6 +93,7 @@ class ReplayResult:
     canvas_only: list[str]                         # read from the pixels alone
     inputs: list[np.ndarray]                       # the first 28×28 model input of each digit
     confidences: list[float]                       # of the first reading with strokes (0: none)
+    canvas_only_confidences: list[float]           # of the first reading from the pixels alone
 
     @property
     def accuracy(self) -> float:
@@ -113,16 +114,29 @@ def replay(recognizer: Recognizer, digits: list[PenDigit], style: DrawingStyle, 
     board does) and from the pixels alone; a digit counts as read when read() finds exactly
     that one digit."""
     rng = np.random.default_rng(seed)
-    result = ReplayResult([], [], [], [], [])
+    result = ReplayResult([], [], [], [], [], [])
     for digit in progress(digits) if progress else digits:
         canvas, strokes = draw_on_canvas(digit, style, rng)
-        readings = recognizer.read(canvas, strokes=strokes)
+        readings, canvas_readings = recognizer.read(canvas, strokes=strokes), recognizer.read(canvas)
         result.labels.append(digit.label)
         result.predictions.append(digits_read(readings))
-        result.canvas_only.append(digits_read(recognizer.read(canvas)))
+        result.canvas_only.append(digits_read(canvas_readings))
         result.inputs.append(readings[0].image if readings else np.zeros((SIDE, SIDE), np.uint8))
         result.confidences.append(readings[0].confidence if readings else 0.0)
+        result.canvas_only_confidences.append(canvas_readings[0].confidence if canvas_readings else 0.0)
     return result
+
+
+def confidence_figures(labels: list[str], predictions: list[str], confidences: list[float], sure: float,
+                       shown_unsure_below: float) -> dict:
+    """What a reading's confidence is worth: the share of readings at `sure` or more, how many
+    of those are right, and the share the board shows as "?" (below `shown_unsure_below`)."""
+    confidence = np.array(confidences)
+    right = np.array(labels) == np.array(predictions)
+    is_sure = confidence >= sure
+    return {"sure_share": round(float(is_sure.mean()), 5) if len(confidence) else 0.0,
+            "sure_accuracy": round(float(right[is_sure].mean()), 5) if is_sure.any() else None,
+            "unsure_shown": round(float(np.mean(confidence < shown_unsure_below)), 5) if len(confidence) else 0.0}
 
 
 # ---------------------------------------------------------------- latency

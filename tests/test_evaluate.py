@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 import evaluate
-from digitboard.evaluation import confusion_matrix, per_class_scores
+from digitboard.evaluation import confidence_figures, confusion_matrix, per_class_scores
 from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
 
 from conftest import assert_one_line_error
@@ -79,6 +79,16 @@ def test_strokes_on_shared_pen_data(tmp_path):
     result, summary = run("--out", tmp_path, "--json", "strokes", SHARED_PENDIGITS, "--limit", 300)
     assert result.exit_code == 0, result.output
     assert summary["n"] == 300 and summary["accuracy"] >= 0.97
+    # what a confidence is worth, read with strokes and from the pixels alone
+    assert summary["sure_accuracy"] >= 0.97 and summary["canvas_only_sure_accuracy"] >= 0.97
+    assert 0 <= summary["canvas_only_unsure_shown"] <= 1 - summary["canvas_only_sure_share"]
+
+
+def test_confidence_figures_count_sure_right_and_shown_unsure():
+    figures = confidence_figures(["1", "2", "3", "4"], ["1", "2", "9", ""], [0.95, 0.5, 0.92, 0.0],
+                                 sure=0.9, shown_unsure_below=0.6)
+    assert figures == {"sure_share": 0.5, "sure_accuracy": 0.5, "unsure_shown": 0.5}
+    assert confidence_figures(["1"], ["1"], [0.7], 0.9, 0.6)["sure_accuracy"] is None  # none sure
 
 
 def test_bench_reports_latency(tmp_path, tiny_model):
