@@ -131,12 +131,14 @@ def confidence_figures(labels: list[str], predictions: list[str], confidences: l
                        shown_unsure_below: float) -> dict:
     """What a reading's confidence is worth: the share of readings at `sure` or more, how many
     of those are right, and the share the board shows as "?" (below `shown_unsure_below`)."""
+    if not confidences:
+        return {"sure_share": 0.0, "sure_accuracy": None, "unsure_shown": 0.0}
     confidence = np.array(confidences)
     right = np.array(labels) == np.array(predictions)
     is_sure = confidence >= sure
-    return {"sure_share": round(float(is_sure.mean()), 5) if len(confidence) else 0.0,
+    return {"sure_share": round(float(is_sure.mean()), 5),
             "sure_accuracy": round(float(right[is_sure].mean()), 5) if is_sure.any() else None,
-            "unsure_shown": round(float(np.mean(confidence < shown_unsure_below)), 5) if len(confidence) else 0.0}
+            "unsure_shown": round(float(np.mean(confidence < shown_unsure_below)), 5)}
 
 
 # ---------------------------------------------------------------- latency
