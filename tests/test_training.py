@@ -51,8 +51,8 @@ def interrupt_at(monkeypatch):
         interrupter = Interrupt(epoch, across_runs)
         real = training._atomic_checkpoint_callbacks
 
-        def with_interrupt(out, monitor):
-            callbacks, publisher = real(out, monitor)
+        def with_interrupt(*args):
+            callbacks, publisher = real(*args)
             return [*callbacks, interrupter], publisher
 
         monkeypatch.setattr(training, "_atomic_checkpoint_callbacks", with_interrupt)
@@ -205,8 +205,26 @@ def test_early_stopping_stops_after_patience_epochs(make_class_folder, tmp_path,
     start = training.stop_from_epoch(training.learning_rate(training.TrainConfig(
         **card["config"]), steps_per_epoch=1), 1, 20)
     assert start == 0 if schedule == "constant" else 10 <= start <= 15
-    assert card["epochs_run"] == start + 3 and card["best_epoch"] == 1
+    # the loss is flat, so the first epoch counted is kept: none before the rate has decayed
+    assert card["epochs_run"] == start + 3 and card["best_epoch"] == start + 1
     assert len(history_rows(tmp_path)) == start + 3
+
+
+def test_the_epoch_kept_is_the_lowest_loss_once_the_rate_has_decayed(tmp_path):
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    out = tmp_path / "kept.keras"
+    [saver], _ = training._atomic_checkpoint_callbacks(out, "val_loss", decayed_from=2)
+    saver.set_model(model)
+    losses = [0.10, 0.05, 0.20, 0.30, 0.15, 0.16]  # a dip at epoch 1, before the rate has decayed
+    saved = []
+    for epoch, loss in enumerate(losses):
+        model.layers[0].bias.assign([float(epoch)])  # marks which epoch a saved model is
+        saver.on_epoch_end(epoch, {"val_loss": loss})
+        saved.append(int(keras.models.load_model(out).layers[0].bias.numpy()[0]))
+    assert saved == [0, 1, 2, 2, 4, 4]  # the dip is kept only until the decayed epochs begin
+    assert training.kept_epoch(losses, decayed_from=2) == 4
+    assert training.kept_epoch(losses[:2], decayed_from=2) == 1  # a run stopped before the decay
+    assert training.kept_epoch([], decayed_from=2) is None
 
 
 def test_fine_tuning_in_place(tiny_model, tmp_path):
