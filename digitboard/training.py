@@ -148,25 +148,23 @@ def load_init_model(path: Path, input_shape: tuple, n_classes: int):
 MONITOR = "val_loss"
 
 
-def _atomic_checkpoint_callbacks(out: Path, monitor: str, decayed_from: int = 0):
-    """([callbacks], saver): the model goes to `out` whenever `monitor` reaches a new low, each
-    time written beside it and renamed over it in one step, so an interrupted save can never
-    leave a half-written model at `out`; `saver.published` says whether it was saved at all.
-    From epoch `decayed_from` (0-based) on, lows count only among the epochs since, as in
-    kept_epoch; the epochs before are saved only so that a Ctrl-C keeps something."""
+def _atomic_checkpoint_callbacks(out: Path, monitor: str, decayed_from: int):
+    """([callbacks], saver): the model goes to `out` whenever the epoch just ended is the one
+    kept_epoch keeps so far (by `monitor`), each time written beside it and renamed over it in
+    one step, so an interrupted save can never leave a half-written model at `out`;
+    `saver.published` says whether it was saved at all. Epochs before `decayed_from` are
+    saved too, so that a Ctrl-C there keeps something."""
     import keras
 
     class SaveBest(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.best, self.published = math.inf, False
+            self.losses, self.published = [], False
 
         def on_epoch_end(self, epoch, logs=None):
             current = (logs or {}).get(monitor)
-            if epoch == decayed_from:
-                self.best = math.inf
-            if current is not None and current < self.best:
-                self.best = current
+            self.losses.append(math.inf if current is None else current)
+            if current is not None and kept_epoch(self.losses, decayed_from) == epoch:
                 with replacing(out) as partial:
                     self.model.save(partial)
                 self.published = True
@@ -302,14 +300,14 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
     return model, device, x, (x_train, y_train), (x_val, y_val)
 
 
-def early_stopping(config: TrainConfig, steps_per_epoch: int, restore_best_weights: bool = False):
-    """Stop after config.patience epochs without a new low of MONITOR, counted only once the
-    learning rate has decayed (stop_from_epoch)."""
+def early_stopping(config: TrainConfig, decayed_from: int, restore_best_weights: bool = False):
+    """Stop after config.patience epochs without a new low of MONITOR, counted only from epoch
+    `decayed_from` (first_decayed_epoch), once the learning rate has decayed."""
     import keras
 
     return keras.callbacks.EarlyStopping(monitor=MONITOR, mode="min", patience=config.patience,
                                          restore_best_weights=restore_best_weights,
-                                         start_from_epoch=first_decayed_epoch(config, steps_per_epoch))
+                                         start_from_epoch=decayed_from)
 
 
 def _epoch_lines(epochs: int, echo: Callable[[str], None]):
@@ -335,11 +333,11 @@ def fit_trial(data: Dataset, config: TrainConfig) -> dict:
     model, _, _, (x_train, y_train), (x_val, y_val) = _prepare(data, config, None, echo=lambda _: None)
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
                                      config.augment, config.seed)
-    steps = int(np.ceil(len(x_train) / config.batch_size))
+    start = first_decayed_epoch(config, int(np.ceil(len(x_train) / config.batch_size)))
     started = time.time()
     history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                        callbacks=[early_stopping(config, steps)], shuffle=False, verbose=0).history
-    best = kept_epoch(history[MONITOR], first_decayed_epoch(config, steps))
+                        callbacks=[early_stopping(config, start)], shuffle=False, verbose=0).history
+    best = kept_epoch(history[MONITOR], start)
     return {"val_accuracy": round(float(history["val_accuracy"][best]), 5),
             "val_loss": round(float(history["val_loss"][best]), 5),
             "best_epoch": best + 1, "epochs_run": len(history["val_loss"]),
@@ -395,7 +393,7 @@ def fit(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = 
     with replacing(out.parent / "history.csv") as history_partial:
         terminal = sys.stdout.isatty()  # a progress bar; in a log, one line per epoch
         callbacks = [*checkpoint_callbacks,
-                     early_stopping(config, steps, restore_best_weights=True),
+                     early_stopping(config, start, restore_best_weights=True),
                      keras.callbacks.CSVLogger(history_partial),
                      *([] if terminal else [_epoch_lines(config.epochs, echo)])]
         started = time.time()
