@@ -140,6 +140,14 @@ class TestFindDigits:
         segments = find_digits(canvas)
         assert len(segments) == 1 and segments[0].box[0] >= 90
 
+    def test_a_stray_dash_of_a_fat_pen_is_a_speck(self):
+        # Its pen path is 13 % of the digit's, a speck as group_strokes counts strokes; the
+        # 17 px pen makes its ink 17 % as tall as the digit's.
+        canvas = draw(FOUR, (100, 100, 250, 350), brush=17)
+        draw_strokes([np.array([[600.0, 450.0], [600.0, 495.0]])], canvas, 17)
+        segments = find_digits(canvas)
+        assert len(segments) == 1 and segments[0].box[0] < 400
+
     def test_other_digits_ink_is_masked_out(self):
         canvas = draw(FOUR, (100, 100, 200, 300))
         draw_strokes(fit_strokes(FIVE_CAP, (500, 100, 200, 300)), canvas, 12)
