@@ -84,12 +84,9 @@ def find_digits(canvas: np.ndarray) -> list[Segment]:
     if width == 0:
         return []
     # Labelling only the inked region is ~15× faster than labelling a whole board canvas.
-    canvas = canvas[top:top + height, left:left + width]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        binary[top:top + height, left:left + width], connectivity=8)
-    parts = [(tuple(int(v) for v in stats[i, :4]), [i]) for i in range(1, count)]
-    tallest = max(max(box[2], box[3]) for box, _ in parts)
-    parts = [p for p in parts if max(p[0][2], p[0][3]) >= SPECK_FRACTION * tallest]
+    canvas, ink = canvas[top:top + height, left:left + width], binary[top:top + height, left:left + width]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    parts = _without_specks([(tuple(int(v) for v in stats[i, :4]), [i]) for i in range(1, count)])
     groups: list[tuple[tuple, list[int]]] = []
     for box, members in sorted(parts, key=lambda p: -p[0][2] * p[0][3]):
         groups.append((box, members))
@@ -104,7 +101,7 @@ def find_digits(canvas: np.ndarray) -> list[Segment]:
                     merged = True
                     break
     if len(groups) > 1:
-        groups = _without_stray_marks(groups, binary[top:top + height, left:left + width])
+        groups = _without_stray_marks(groups, ink)
     segments = []
     for (x, y, w, h), members in sorted(groups, key=lambda g: g[0][0] + g[0][2] / 2):
         crop = canvas[y:y + h, x:x + w]
@@ -114,16 +111,22 @@ def find_digits(canvas: np.ndarray) -> list[Segment]:
     return segments
 
 
-def _without_stray_marks(groups: list[tuple[tuple, list[int]]], binary: np.ndarray) -> list:
+def _without_specks(marks: list[tuple[tuple, list[int]]], pen: float = 0.0) -> list:
+    """The marks (box, label numbers) less the specks: those whose box's longer side, less
+    `pen`, is under SPECK_FRACTION of the largest one's, less `pen`."""
+    sides = [max(box[2], box[3]) for box, _ in marks]
+    tallest = max(sides)
+    return [m for m, side in zip(marks, sides) if side - pen >= SPECK_FRACTION * (tallest - pen)]
+
+
+def _without_stray_marks(groups: list[tuple[tuple, list[int]]], ink: np.ndarray) -> list:
     """The groups of ink parts less the lone marks whose pen path, their box less the pen
     width, is a speck's, as group_strokes drops a stray touch of the pen: a fat pen makes a
     dot's box far taller than its path (a 17 px pen, a dot a quarter as tall as a 0)."""
     sides = [max(box[2], box[3]) for box, _ in groups]
-    tallest = max(sides)
-    if min(sides) >= 0.5 * tallest:  # no mark small enough (the pen width is only measured if one is)
+    if min(sides) >= 0.5 * max(sides):  # no mark small enough (the pen width is only measured if one is)
         return groups
-    pen = stroke_width(binary)
-    return [g for g, side in zip(groups, sides) if side - pen >= SPECK_FRACTION * (tallest - pen)]
+    return _without_specks(groups, pen=stroke_width(ink))
 
 
 def stroke_width(binary: np.ndarray) -> float:
