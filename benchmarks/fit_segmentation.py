@@ -28,11 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digitboard import segment  # noqa: E402
-from digitboard.cuts import CUT_FEATURE_NAMES, WIDE, cut_candidates  # noqa: E402
-from digitboard.evaluation import write_number  # noqa: E402
-from digitboard.preprocess import INK_THRESHOLD, find_digits, normalize_digit, stroke_width  # noqa: E402
-from digitboard.strokes import PenDigit, draw_strokes, read_unipen  # noqa: E402
+from digitboard.read import strokes as segment  # noqa: E402
+from digitboard.read.ink import cut_candidates, CUT_FEATURE_NAMES, WIDE  # noqa: E402
+from digitboard.measure.evaluation import write_number  # noqa: E402
+from digitboard.read.image import INK_THRESHOLD, normalize_digit, stroke_width  # noqa: E402
+from digitboard.read.ink import find_digits  # noqa: E402
+from digitboard.data.pen import draw_strokes, PenDigit, read_unipen  # noqa: E402
 
 
 def lift_pen(digit: PenDigit, rng: np.random.Generator) -> PenDigit:
@@ -74,7 +75,7 @@ def stroke_transitions(path: Path, pairs: int, seed: int) -> tuple[np.ndarray, n
 def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarray, np.ndarray]:
     """(features, separates two digits) for every candidate cut of every wide blob in
     `numbers` numbers of 1-3 digits written close together."""
-    from digitboard.recognizer import Recognizer
+    from digitboard.read.recognizer import Recognizer
 
     classify = Recognizer.load(model).classify
     digits = read_unipen(path)
@@ -88,10 +89,11 @@ def ink_cuts(path: Path, numbers: int, seed: int, model: Path) -> tuple[np.ndarr
         masks = [draw_strokes(number.strokes[a:b], np.zeros_like(number.canvas), brush) >= INK_THRESHOLD
                  for a, b in zip([0, *ends[:-1]], ends)]
         segments = find_digits(number.canvas)
-        heights = np.array([s.box[3] for s in segments], np.float64)
+        heights = np.array([s.box[3] - s.box[1] for s in segments], np.float64)
         height = float(np.median(heights[heights >= 0.5 * heights.max()]))
         for found in segments:
-            x, y, w, h = found.box
+            x, y, x1, y1 = found.box
+            w, h = x1 - x, y1 - y
             if w < WIDE * height:
                 continue
             inside = [m[y:y + h, x:x + w] & (found.ink >= INK_THRESHOLD) for m in masks]

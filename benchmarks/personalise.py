@@ -24,14 +24,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from digitboard.cli import Command, ExistingPath  # noqa: E402
-from digitboard.data import load_mnist  # noqa: E402
-from digitboard.drawings import save_digits  # noqa: E402
-from digitboard.evaluation import DrawingStyle, digits_read, draw_on_canvas  # noqa: E402
-from digitboard.paths import DEFAULT_MODEL  # noqa: E402
-from digitboard.personalise import STEPS, load_drawings, personalise, replay_data  # noqa: E402
-from digitboard.recognizer import Recognizer  # noqa: E402
-from digitboard.strokes import PenDigit, brush_for, read_unipen  # noqa: E402
+from digitboard.cli.options import Command, ExistingPath  # noqa: E402
+from digitboard.data.images import load_mnist  # noqa: E402
+from digitboard.data.drawings import save_digits  # noqa: E402
+from digitboard.measure.evaluation import digits_read, draw_on_canvas, DrawingStyle  # noqa: E402
+from digitboard.common.paths import DEFAULT_MODEL  # noqa: E402
+from digitboard.data.drawings import load_drawings  # noqa: E402
+from digitboard.train.teach import personalise, replay_data, STEPS  # noqa: E402
+from digitboard.read.recognizer import Recognizer  # noqa: E402
+from digitboard.data.pen import brush_for, PenDigit, read_unipen  # noqa: E402
 
 
 def writers(path: Path) -> list[str]:

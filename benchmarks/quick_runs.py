@@ -31,8 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from digitboard.cli import Command  # noqa: E402
-from digitboard.errors import UserError  # noqa: E402
+from digitboard.cli.options import Command  # noqa: E402
+from digitboard.common.errors import UserError  # noqa: E402
 
 
 def progress(message: str) -> None:
@@ -42,8 +42,9 @@ def progress(message: str) -> None:
 def pen_idx(train_file: Path, test_file: Path, folder: Path) -> Path:
     """An IDX folder of pen digits (train-… from `train_file`, t10k-… from `test_file`), each
     digit drawn once as written, as `train.py --extra` draws its first copy; built once."""
-    from digitboard.data import has_idx_files, pen_renderings, write_idx
-    from digitboard.strokes import read_unipen
+    from digitboard.data.images import has_idx_files, write_idx
+    from digitboard.train.augment import pen_renderings
+    from digitboard.data.pen import read_unipen
 
     if has_idx_files(folder):
         return folder
@@ -88,7 +89,7 @@ def reference_convnet(data, epochs: int, seed: int) -> float:
 
 def ours(data, epochs: int, seed: int, out: Path) -> dict:
     """Our recipe through the package's training function; its card."""
-    from digitboard.training import TrainConfig, train
+    from digitboard.train.fit import train, TrainConfig
 
     return train(data, TrainConfig(epochs=epochs, seed=seed), out, echo=progress)
 
@@ -133,7 +134,7 @@ def table(rows: list[dict]) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON instead of a table.")
 def main(data_names, limits, epochs_list, seed, pen_train, pen_test, pen_idx, as_json):
     """Test accuracy of our recipe and of keras-io's mnist_convnet for every data × N × E."""
-    from digitboard.data import load_training_data
+    from digitboard.train.data import load_training_data
 
     rows = []
     with tempfile.TemporaryDirectory() as models:

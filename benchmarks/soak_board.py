@@ -27,13 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # board.py lives at the repository root
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-import board  # noqa: E402
+from digitboard.board import loop as board  # noqa: E402
 import pygame  # noqa: E402
 
-from digitboard.cli import Command, ExistingPath, Size  # noqa: E402
-from digitboard.errors import UserError  # noqa: E402
-from digitboard.paths import DEFAULT_MODEL  # noqa: E402
-from digitboard.reader import BOARD_THREADS, load_recognizer  # noqa: E402
+from digitboard.cli.options import Command, ExistingPath, Size  # noqa: E402
+from digitboard.common.errors import UserError  # noqa: E402
+from digitboard.common.paths import DEFAULT_MODEL  # noqa: E402
+from digitboard.board.reader import BOARD_THREADS  # noqa: E402
+from digitboard.read.recognizer import load_recognizer  # noqa: E402
 
 
 def rss_mb() -> float:

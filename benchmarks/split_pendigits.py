@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from digitboard.cli import Command, ExistingPath
+from digitboard.cli.options import Command, ExistingPath
 
 
 def parse_range(text: str) -> set[str]:

@@ -9,6 +9,6 @@ __all__ = ["Reading", "Recognizer"]
 
 def __getattr__(name):
     if name in __all__:
-        from . import recognizer
+        from .read import recognizer
         return getattr(recognizer, name)
     raise AttributeError(f"module 'digitboard' has no attribute {name!r}")

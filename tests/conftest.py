@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import train  # noqa: E402
-from digitboard.data import Dataset, load_mnist  # noqa: E402
-from digitboard.errors import UserError  # noqa: E402
+from digitboard.cli import train  # noqa: E402
+from digitboard.data.images import Dataset, load_mnist  # noqa: E402
+from digitboard.common.errors import UserError  # noqa: E402
 
 HYPOTHESIS_HOME = Path(tempfile.gettempdir()) / "digitboard-hypothesis"  # its caches, not in the repository
 set_hypothesis_home_dir(HYPOTHESIS_HOME)
@@ -76,8 +76,8 @@ TINY_MODEL_ARGS = ["--arch", "small", "--epochs", "1", "--limit", "1000", "--bat
 @pytest.fixture(scope="session")
 def shipped():
     """The shipped model's Recognizer; skips when there is none."""
-    from digitboard.paths import DEFAULT_MODEL
-    from digitboard.recognizer import Recognizer
+    from digitboard.common.paths import DEFAULT_MODEL
+    from digitboard.read.recognizer import Recognizer
 
     if not DEFAULT_MODEL.exists():
         pytest.skip("no shipped model")

@@ -21,20 +21,18 @@ import pygame
 import pytest
 from click.testing import CliRunner
 
-import board
-from board import BoardOptions
-from digitboard.board_state import (Board, check_label, clear, focus_reading, load_demo_digits,
-                                    model_ready, new_board, note_input, number_text, pen_down,
-                                    pen_move, pen_up, read_submitted, receive_reading, resize,
-                                    settled, stroke_arrays, switch_model, type_label, undo,
-                                    update_kiosk)
-from digitboard.board_view import layout_for, place_tags
-from digitboard.errors import UserError
-from digitboard.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
-from digitboard.preprocess import find_digits, normalize_digit
-from digitboard.reader import exchange_with_reader, start_reader, stop_reader
-from digitboard.recognizer import Reading
-from digitboard.strokes import PenDigit, draw_strokes, read_drawing, read_strokes, stroke_json
+from digitboard.board import loop as board
+from digitboard.board.loop import BoardOptions
+from digitboard.cli import board as board_command
+from digitboard.board.state import (Board, check_label, clear, focus_reading, load_demo_digits, model_ready, new_board, note_input, number_text, pen_down, pen_move, pen_up, read_submitted, receive_reading, resize, settled, stroke_arrays, switch_model, type_label, undo, update_kiosk)
+from digitboard.board.view import layout_for, place_tags
+from digitboard.common.errors import UserError
+from digitboard.common.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
+from digitboard.read.image import normalize_digit
+from digitboard.read.ink import find_digits
+from digitboard.board.reader import exchange_with_reader, start_reader, stop_reader
+from digitboard.read.reading import Reading
+from digitboard.data.pen import draw_strokes, PenDigit, read_drawing, read_strokes, stroke_json
 
 from conftest import assert_one_line_error
 
@@ -62,8 +60,8 @@ class FakeRecognizer:
             raise RuntimeError("the model fell over")
         probs = np.full(10, (1 - self.confidence) / 9, np.float32)
         probs[self.digit] = self.confidence
-        return [Reading(self.digit, self.confidence, s.box, probs, normalize_digit(s.ink))
-                for s in find_digits(canvas)]
+        return [Reading(self.digit, self.confidence, (x0, y0, x1 - x0, y1 - y0), probs, normalize_digit(blob.ink))
+                for blob in find_digits(canvas) for x0, y0, x1, y1 in [blob.box]]
 
 
 def draw_line(board_: Board, start, end, steps: int = 8) -> None:
@@ -578,7 +576,7 @@ class TestCommand:
     def test_replay_prints_the_number_and_saves_the_window(self, tiny_model, tmp_path):
         replay = write_demo_number(tmp_path / "number.json", 3)
         snapshot = tmp_path / "out.png"
-        result = CliRunner().invoke(board.main, ["--model", str(tiny_model), "--replay", str(replay),
+        result = CliRunner().invoke(board_command.main, ["--model", str(tiny_model), "--replay", str(replay),
                                                  "--snapshot", str(snapshot), "--stats",
                                                  "--size", "640x480", "--fps", "240"])
         assert result.exit_code == 0, result.output
@@ -593,20 +591,20 @@ class TestCommand:
     def test_replay_of_touching_digits_reads_them_apart(self, tmp_path):
         if not DEFAULT_MODEL.exists():
             pytest.skip("no shipped model")
-        result = CliRunner().invoke(board.main, ["--replay", str(tight_number(tmp_path / "417.json")),
+        result = CliRunner().invoke(board_command.main, ["--replay", str(tight_number(tmp_path / "417.json")),
                                                  "--size", "800x720", "--fps", "240"])
         assert result.exit_code == 0, result.output
         assert result.output.strip().splitlines()[-1] == "read: 4 1 7"
 
     def test_replay_of_unipen(self, tiny_model, tmp_path, make_unipen):
-        result = CliRunner().invoke(board.main, ["--model", str(tiny_model), "--replay", str(make_unipen()),
+        result = CliRunner().invoke(board_command.main, ["--model", str(tiny_model), "--replay", str(make_unipen()),
                                                  "--size", "640x480", "--fps", "240"])
         assert result.exit_code == 0, result.output
         assert len(result.output.strip().splitlines()[-1].split()) == 4  # "read:" and three digits
 
     def test_missing_model_is_plain_words(self, tmp_path):
         replay = write_demo_number(tmp_path / "number.json", 1)
-        result = CliRunner().invoke(board.main, ["--model", str(tmp_path / "none.keras"), "--replay",
+        result = CliRunner().invoke(board_command.main, ["--model", str(tmp_path / "none.keras"), "--replay",
                                                  str(replay), "--snapshot", str(tmp_path / "s.png"),
                                                  "--size", "640x480", "--fps", "240"])
         assert_one_line_error(result, f"no model at {tmp_path / 'none.keras'}: train one with `python train.py`")
@@ -616,26 +614,26 @@ class TestCommand:
     def test_an_unreadable_demo_file_is_one_line(self, tmp_path, content):
         demo = tmp_path / "demo.json" if content.startswith("{") else tmp_path / "demo.txt"
         demo.write_text(content)
-        result = CliRunner().invoke(board.main, ["--kiosk", "--demo", str(demo)])
+        result = CliRunner().invoke(board_command.main, ["--kiosk", "--demo", str(demo)])
         assert_one_line_error(result, f"--demo: {demo}")
 
     def test_a_missing_demo_file(self, tmp_path):
-        result = CliRunner().invoke(board.main, ["--demo", str(tmp_path / "nope.json")])
+        result = CliRunner().invoke(board_command.main, ["--demo", str(tmp_path / "nope.json")])
         assert_one_line_error(result, f"--demo {tmp_path / 'nope.json'}: no such file")
 
     def test_a_replay_of_too_many_digits(self, tmp_path):
         replay = tmp_path / "long.json"
         replay.write_text(stroke_json(demo_digits(10) + demo_digits(3)))
-        result = CliRunner().invoke(board.main, ["--replay", str(replay)])
+        result = CliRunner().invoke(board_command.main, ["--replay", str(replay)])
         assert_one_line_error(result, f"--replay {replay} holds 13 digits; a replay draws at most 12")
 
     @pytest.mark.parametrize("size", ["big", "100x100", "800"])
     def test_bad_sizes(self, size):
-        result = CliRunner().invoke(board.main, ["--size", size])
+        result = CliRunner().invoke(board_command.main, ["--size", size])
         assert result.exit_code == 2 and "--size" in result.output
 
     def test_help_shows_every_option_with_its_default(self):
-        result = CliRunner().invoke(board.main, ["--help"])
+        result = CliRunner().invoke(board_command.main, ["--help"])
         assert result.exit_code == 0
         for option in ["--model", "--kiosk", "--idle", "--demo", "--replay", "--snapshot", "--stats",
                        "--size", "--fps"]:

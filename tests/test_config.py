@@ -16,13 +16,12 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import evaluate
-import train
-from digitboard.config import KINDS, RunSettings
-from digitboard.model import ARCH_DEFAULTS, build_model
-from digitboard.paths import DEFAULT_MODEL, MODELS_DIR
-from digitboard.training import (TrainConfig, auto_batch_size, learning_rate, make_optimizer,
-                                 stop_from_epoch)
+from digitboard.cli import evaluate
+from digitboard.cli import train
+from digitboard.train.config import KINDS, RunSettings
+from digitboard.train.networks import ARCH_DEFAULTS, build_model
+from digitboard.common.paths import DEFAULT_MODEL, MODELS_DIR
+from digitboard.train.fit import auto_batch_size, learning_rate, make_optimizer, stop_from_epoch, TrainConfig
 
 from conftest import QUICK, assert_one_line_error, run_train, snapshot, write_image
 

@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digitboard import data
-from digitboard.data import (DIGIT_NAMES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, load_class_folders,
-                             load_data, load_extra, load_mnist, read_idx, read_image, verify_mnist)
-from digitboard.errors import UserError
+from digitboard.data import images as data
+from digitboard.data.images import (DIGIT_NAMES, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, load_class_folders, load_data, load_mnist, read_idx, read_image, verify_mnist)
+from digitboard.train.data import load_extra
+from digitboard.common.errors import UserError
 
 from conftest import write_idx, write_image
 
@@ -263,7 +263,7 @@ def test_extra_repeat_draws_pen_digits_anew_and_groups_copies(make_unipen, tmp_p
 
 
 def test_validation_split_keeps_copies_together():
-    from digitboard.data import split_validation
+    from digitboard.train.data import split_validation
 
     x = np.arange(40)
     groups = np.arange(40) // 4

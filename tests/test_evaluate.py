@@ -5,9 +5,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import evaluate
-from digitboard.evaluation import confidence_figures, confusion_matrix, per_class_scores
-from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
+from digitboard.cli import evaluate
+from digitboard.measure.evaluation import confidence_figures, confusion_matrix, per_class_scores
+from digitboard.common.paths import DEFAULT_MODEL, SHARED_PENDIGITS
 
 from conftest import assert_one_line_error
 

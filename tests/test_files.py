@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from digitboard.files import replacing, write_bytes, write_text
+from digitboard.common.files import replacing, write_bytes, write_text
 
 
 def test_nothing_shows_until_the_write_is_done_and_two_writers_never_share_a_side_file(tmp_path):

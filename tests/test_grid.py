@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import train
-from digitboard import training
-from digitboard.data import load_data
-from digitboard.training import TrainConfig, fit_trial, learning_rate, stop_from_epoch
-from digitboard.tuning import grid_points, sort_rows, table_text, write_csv
+from digitboard.cli import train
+from digitboard.train import fit as training
+from digitboard.data.images import load_data
+from digitboard.train.fit import fit_trial, learning_rate, stop_from_epoch, TrainConfig
+from digitboard.train.grid import grid_points, sort_rows, table_text, write_csv
 
 from conftest import assert_one_line_error, snapshot
 from test_config import parse, write_config

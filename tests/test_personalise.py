@@ -12,15 +12,15 @@ import numpy as np
 import pygame
 import pytest
 
-import board
-from board import BoardOptions
-from digitboard.board_state import new_board
-from digitboard.personalise import STEPS, hold_back, unseen_by_base
-from digitboard.reader import load_recognizer
-from digitboard.strokes import PenDigit, stroke_json
-from digitboard.teacher import start_teacher, stop_teacher
-from digitboard.training import train_stroke_model
-from digitboard.trajectory import replay_path, stroke_model_path
+from digitboard.board import loop as board
+from digitboard.board.loop import BoardOptions
+from digitboard.board.state import new_board
+from digitboard.train.teach import hold_back, STEPS, unseen_by_base
+from digitboard.read.recognizer import load_recognizer
+from digitboard.data.pen import PenDigit, stroke_json
+from digitboard.board.teacher import start_teacher, stop_teacher
+from digitboard.train.fit import train_stroke_model
+from digitboard.read.model_files import replay_path, stroke_model_path
 
 from conftest import PEN_DIGITS, assert_one_line_error, run_train, snapshot, write_image
 

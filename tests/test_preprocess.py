@@ -4,10 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from digitboard.errors import UserError
-from digitboard.preprocess import (MNIST_CENTRE, as_canvas, find_digits, normalize_digit,
-                                   stroke_width)
-from digitboard.strokes import draw_strokes, fit_strokes
+from digitboard.common.errors import UserError
+from digitboard.read.image import as_canvas, MNIST_CENTRE, normalize_digit, stroke_width
+from digitboard.read.ink import find_digits
+from digitboard.data.pen import draw_strokes, fit_strokes
 
 
 @pytest.fixture(scope="module")
@@ -152,5 +152,6 @@ class TestFindDigits:
         canvas = draw(FOUR, (100, 100, 200, 300))
         draw_strokes(fit_strokes(FIVE_CAP, (500, 100, 200, 300)), canvas, 12)
         first = find_digits(canvas)[0]
-        x, y, w, h = first.box
+        x0, y0, x1, y1 = first.box
+        w, h = x1 - x0, y1 - y0
         assert first.ink.shape == (h, w) and first.ink.any()

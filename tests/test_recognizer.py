@@ -9,11 +9,10 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from digitboard import Recognizer
-from digitboard.recognizer import LiteCall, compiled_call
-from digitboard.errors import UserError
-from digitboard.model import with_views
-from digitboard.paths import DEFAULT_MODEL
-from digitboard.strokes import draw_strokes
+from digitboard.read.lite import compiled_call, LiteCall
+from digitboard.common.errors import UserError
+from digitboard.common.paths import DEFAULT_MODEL
+from digitboard.data.pen import draw_strokes
 
 
 @pytest.fixture(scope="module")
@@ -86,22 +85,6 @@ class TestCompiledCall:
             assert np.allclose(lite(images[:count]), alone[:count], atol=1e-5)
         assert np.allclose(lite(images[:20]), alone, atol=1e-5)
         assert sorted(lite._interpreters) == [1, 16, 24]
-
-    def test_a_model_with_views_zooms_as_keras_does_and_runs_on_lite(self, tiny_model, mnist_digits):
-        model = with_views(keras.models.load_model(tiny_model))
-        views = next(layer for layer in model.layers if type(layer).__name__ == "Views")
-        images = mnist_digits[0][:8].astype(np.float32)[..., None]
-        zoomed = np.asarray(views(images)).reshape(len(views.scales), *images.shape)
-        for scale, got in zip(views.scales, zoomed):
-            centre = 13.5 * (1 - 1 / scale)  # each output pixel reads (x - 13.5) / scale + 13.5
-            transform = np.tile(np.float32([1 / scale, 0, centre, 0, 1 / scale, centre, 0, 0]), (len(images), 1))
-            expected = keras.ops.image.affine_transform(images, transform, interpolation="bilinear",
-                                                        fill_mode="constant")
-            assert np.abs(got - np.asarray(expected)).max() < 0.01  # of 255
-        lite = compiled_call(model, on_cpu=True)
-        assert isinstance(lite, LiteCall)
-        batch = images[:3]
-        assert (lite(batch).argmax(axis=1) == model(batch, training=False).numpy().argmax(axis=1)).all()
 
     def test_a_model_lite_cannot_convert_is_read_by_tensorflow(self, tiny_model, monkeypatch):
         def refuse(self, model):

@@ -6,14 +6,15 @@ import cv2
 import numpy as np
 import pytest
 
-from digitboard import Recognizer, cuts
-from digitboard.cuts import search_scale, seams
-from digitboard.errors import UserError
-from digitboard.evaluation import write_number
-from digitboard.paths import DEFAULT_MODEL, SHARED_PENDIGITS
-from digitboard.preprocess import find_digits, stroke_width
-from digitboard.segment import check_strokes, digit_height, group_strokes, stroke_boxes, transition_features
-from digitboard.strokes import PenDigit, draw_strokes, read_unipen
+from digitboard.read import ink as cuts
+from digitboard.read.ink import seams, search_scale
+from digitboard.common.errors import UserError
+from digitboard.measure.evaluation import write_number
+from digitboard.common.paths import SHARED_PENDIGITS
+from digitboard.read.image import stroke_width
+from digitboard.read.ink import find_digits
+from digitboard.read.strokes import (check_strokes, digit_height, group_strokes, stroke_boxes, transition_features)
+from digitboard.data.pen import draw_strokes, PenDigit, read_unipen
 
 
 @pytest.fixture(scope="module")
@@ -132,23 +133,25 @@ class TestCanvasOnly:
                               size_jitter=0, baseline_jitter=0)
         [blob] = find_digits(number.canvas)
         brush = stroke_width((blob.ink >= 48).view(np.uint8))
-        assert search_scale(blob.box[3], brush) < 0.75  # the pair is searched at under 3/4 size
+        bx0, by0, bx1, by1 = blob.box
+        assert search_scale(by1 - by0, brush) < 0.75  # the pair is searched at under 3/4 size
         readings = shipped.read(number.canvas)
         assert [r.digit for r in readings] == [3, 4]
         (x0, y0, w0, h0), (x1, y1, w1, h1) = (r.box for r in readings)
         # the pieces, cut at full size, hold the blob's ink between them, side by side
-        assert x0 == pytest.approx(blob.box[0], abs=1)
-        assert x1 + w1 == pytest.approx(blob.box[0] + blob.box[2], abs=1)
+        assert x0 == pytest.approx(bx0, abs=1)
+        assert x1 + w1 == pytest.approx(bx1, abs=1)
         assert x1 >= x0 + 0.4 * w0 and x1 + w1 > x0 + w0
-        assert min(y0, y1) == pytest.approx(blob.box[1], abs=1)
-        assert max(y0 + h0, y1 + h1) == pytest.approx(blob.box[1] + blob.box[3], abs=1)
+        assert min(y0, y1) == pytest.approx(by0, abs=1)
+        assert max(y0 + h0, y1 + h1) == pytest.approx(by1, abs=1)
 
     def test_digits_touching_along_a_stroke_are_cut_straight_where_no_seam_parts_them(self, shipped, pen_digits):
         first, second = pen_digits[33], pen_digits[140]  # two 0s of real writers
         assert (first.label, second.label) == ("0", "0")
         number = write_number([first, second], 0.0, np.random.default_rng(0), size_jitter=0, baseline_jitter=0)
         [blob] = find_digits(number.canvas)
-        x, y, w, h = blob.box
+        x, y, x1, y1 = blob.box
+        w, h = x1 - x, y1 - y
         inks = [draw_strokes(strokes, np.zeros_like(number.canvas), 12)[y:y + h, x:x + w] >= 48
                 for strokes in (number.strokes[:len(first.strokes)], number.strokes[len(first.strokes):])]
         for seam in seams(blob.ink, h):  # each leaves a tenth of one 0 or more on the other's side
@@ -182,7 +185,8 @@ class TestCanvasOnly:
         for digit, label in ((wide_seven, 7), (wide_four, 4)):
             canvas, _ = write(digit)
             [blob] = find_digits(canvas)
-            assert blob.box[2] >= cuts.WIDE * blob.box[3]  # wide enough to hold two digits
+            x0, y0, x1, y1 = blob.box
+            assert x1 - x0 >= cuts.WIDE * (y1 - y0)  # wide enough to hold two digits
             assert [r.digit for r in shipped.read(canvas)] == [label]
         assert searched == []  # each holds pen path for one digit and reads surely as one
         touching_zeros, _ = write(ZERO_IN_TWO_ARCS, ZERO_IN_TWO_ARCS)
@@ -232,7 +236,7 @@ class TestGeometry:
 
     def test_a_stroke_far_right_starts_a_digit_and_a_crossing_bar_does_not(self):
         height = digit_height(stroke_boxes([*ONE, *SEVEN]))
-        from digitboard.segment import new_digit_log_odds
+        from digitboard.read.strokes import new_digit_log_odds
         far = SEVEN[0] + (150, 0)
         assert new_digit_log_odds(ONE, far, height) > 3
         bar = np.array([[10.0, 100], [90, 100]])

@@ -12,8 +12,10 @@ import keras
 import numpy as np
 import pytest
 
-from digitboard import Recognizer, training
-from digitboard.model import build_model
+from digitboard import Recognizer
+from digitboard.train import fit as training
+from digitboard.train.augment import make_augmenter
+from digitboard.train.networks import build_model
 
 from conftest import (QUICK, TINY_MODEL_ARGS, assert_one_line_error, run_train, snapshot, write_idx,
                       write_image)
@@ -71,7 +73,7 @@ def test_the_augmenter_moves_each_image_and_keeps_its_ink(shape):
     images = np.zeros(shape, np.float32)
     height, width = shape[1:3]
     images[:, height // 4:3 * height // 4, width // 2 - 2:width // 2 + 2] = 255.0  # a bar in the middle
-    varied, labels = training.make_augmenter(0, (height, width))(tf.constant(images), tf.range(shape[0]))
+    varied, labels = make_augmenter(0, (height, width))(tf.constant(images), tf.range(shape[0]))
     varied = varied.numpy()
     assert varied.shape == images.shape and varied.dtype == np.float32
     assert varied.min() >= 0 and varied.max() <= 255 and list(labels.numpy()) == list(range(shape[0]))

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from digitboard import Recognizer
-from digitboard.strokes import read_unipen
-from digitboard.trajectory import (PATH_FEATURES, PATH_POINTS, combine, named_stroke_model, path_features,
-                                   stroke_model_path)
+from digitboard.data.pen import read_unipen
+from digitboard.read.model_files import named_stroke_model, stroke_model_path
+from digitboard.read.trajectory import combine, PATH_FEATURES, path_features, PATH_POINTS
 
 from conftest import PEN_DIGITS, run_train, unipen_text
 

@@ -9,32 +9,24 @@ the input and the classifier, each as Keras serialises it or in a shorter form:
      {"Dense": {"units": 128, "activation": "relu"}}]
 
 Keras' own deserialisation builds the layers; build_model adds the input (the data's image
-size), scaling to 0–1 and the softmax classifier over the data's classes.
+size), scaling to 0–1 and the softmax classifier over the data's classes. build_stroke_model
+is the network that reads a pen path (read.trajectory).
 
-A saved model has a card beside it (`best.keras` → `best.json`): what it was trained on, how,
-and how well. `model_card` writes one, `read_card` reads it.
-
-Keras loads TensorFlow (seconds), so it is imported on first use: `train.py --help` and the
-card functions do without it.
+Keras loads TensorFlow (seconds), so it is imported on first use: `train.py --help` does
+without it.
 """
 
 from __future__ import annotations
 
 import difflib
 import json
-import os
-import platform
 import re
-from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
-
-from .errors import UserError
-from .files import write_text
-from .quiet import quiet_stderr
+from ..common.errors import UserError
+from ..common.quiet import import_keras
+from ..read.trajectory import PATH_FEATURES, PATH_POINTS
 
 if TYPE_CHECKING:
     import keras
@@ -50,116 +42,11 @@ ARCH_DEFAULTS = {"cnn": {"filters": 32, "kernel_size": 3, "units": 128},
 BN_MOMENTUM = 0.9
 
 
-def _keras():
-    with quiet_stderr():  # TensorFlow's C++ start-up chatter
-        import keras
-    _register_views(keras)
-    return keras
-
-
-# ---------------------------------------------------------------- test-time augmentation
-
-TTA_SCALES = (1.0, 0.9, 1.1)  # the digit as it is, a tenth smaller, a tenth larger
-
-
-def zoom_matrix(side: int, scale: float) -> np.ndarray:
-    """(side, side) M with M @ line = the line zoomed by `scale` about its centre, read with
-    linear interpolation and zeros beyond its ends. A zoom of an image is M_rows @ image @
-    M_columns.T: plain matrix products, which TensorFlow Lite runs (the board's fast path),
-    where an image transform op would leave the model to full TensorFlow at ~40× the time."""
-    centre = (side - 1) / 2
-    source = (np.arange(side) - centre) / scale + centre  # where each output pixel reads
-    below = np.floor(source).astype(int)
-    matrix = np.zeros((side, side), np.float32)
-    for row, (column, weight) in enumerate(zip(below, source - below)):
-        for at, share in ((column, 1 - weight), (column + 1, weight)):
-            if 0 <= at < side:
-                matrix[row, at] += share
-    return matrix
-
-
-@lru_cache(maxsize=1)
-def _register_views(keras) -> tuple:
-    """The two layers of a test-time-augmented model, registered with Keras (once) so that a
-    saved one loads again: Views stacks zoomed copies of each image on the batch axis, and
-    MeanOfViews averages the classifier's probabilities over them. Both run inside the one
-    compiled call of the model."""
-    ops = keras.ops
-
-    @keras.saving.register_keras_serializable(package="digitboard")
-    class Views(keras.layers.Layer):
-        def __init__(self, scales=TTA_SCALES, **kwargs):
-            super().__init__(**kwargs)
-            self.scales = tuple(float(s) for s in scales)
-
-        def call(self, images):
-            height, width = images.shape[1], images.shape[2]
-            views = []
-            for scale in self.scales:  # zoomed about the centre: bilinear, so one matrix per axis
-                if scale == 1.0:
-                    views.append(images)
-                    continue
-                rows = ops.convert_to_tensor(zoom_matrix(height, scale), dtype=images.dtype)
-                columns = ops.convert_to_tensor(zoom_matrix(width, scale).T, dtype=images.dtype)
-                planes = ops.transpose(images, (0, 3, 1, 2))  # (n, channels, h, w)
-                zoomed = ops.matmul(ops.matmul(rows, planes), columns)
-                views.append(ops.transpose(zoomed, (0, 2, 3, 1)))
-            return ops.concatenate(views, axis=0)
-
-        def compute_output_shape(self, input_shape):
-            return (None, *input_shape[1:])
-
-        def get_config(self):
-            return {**super().get_config(), "scales": list(self.scales)}
-
-    @keras.saving.register_keras_serializable(package="digitboard")
-    class MeanOfViews(keras.layers.Layer):
-        def __init__(self, views=len(TTA_SCALES), **kwargs):
-            super().__init__(**kwargs)
-            self.views = int(views)
-
-        def call(self, probs):
-            return ops.mean(ops.reshape(probs, (self.views, -1, probs.shape[-1])), axis=0)
-
-        def compute_output_shape(self, input_shape):
-            return input_shape
-
-        def get_config(self):
-            return {**super().get_config(), "views": self.views}
-
-    return Views, MeanOfViews
-
-
-def with_views(model, scales=TTA_SCALES):
-    """The classifier reading each image as it is and zoomed by `scales`, its probabilities
-    averaged: one model, one call."""
-    keras = _keras()
-    views, mean_of_views = _register_views(keras)
-    images = keras.Input(model.input_shape[1:])
-    probs = mean_of_views(len(scales), name="mean_of_views")(model(views(scales, name="views")(images)))
-    return keras.Model(images, probs, name=f"{model.name}_views")
-
-
-def without_views(model):
-    """The classifier inside a model made by with_views (the model itself if it has no views):
-    what fine-tuning trains."""
-    views, _ = _register_views(_keras())
-    if any(isinstance(layer, views) for layer in model.layers):
-        return next(layer for layer in model.layers if hasattr(layer, "layers"))
-    return model
-
-
-def view_scales(model) -> list[float] | None:
-    """The zooms a model made by with_views reads at; None for a plain classifier."""
-    views, _ = _register_views(_keras())
-    return next((list(layer.scales) for layer in model.layers if isinstance(layer, views)), None)
-
-
 def ensemble(members: list) -> keras.Model:
     """One model reading with every member and averaging their probabilities: one call."""
     if len(members) == 1:
         return members[0]
-    keras = _keras()
+    keras = import_keras()
     images = keras.Input(members[0].input_shape[1:])
     named = [keras.Model(m.inputs[0], m.outputs[0], name=f"member_{k}") for k, m in enumerate(members)]
     probs = keras.layers.Average(name="mean_of_members")([member(images) for member in named])
@@ -175,7 +62,7 @@ def all_layers(model) -> list:
 
 
 def _conv_bn(filters: int, kernel_size: int = 3, padding: str = "valid", strides: int = 1) -> list:
-    layers = _keras().layers
+    layers = import_keras().layers
     return [layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False),
             layers.BatchNormalization(momentum=BN_MOMENTUM), layers.ReLU()]
 
@@ -188,7 +75,7 @@ def build_model(arch: str = "cnn", input_shape: tuple = (28, 28, 1), n_classes: 
     `arch` is a built-in name or a JSON network file. `filters` (of the first convolutions;
     later ones have twice as many), `kernel_size` and `units` (of the hidden Dense layer; 0
     for none) shape the built-in architectures; None keeps each one's own default."""
-    layers = _keras().layers
+    layers = import_keras().layers
     if arch not in ARCHITECTURES:
         if (filters, kernel_size, units) != (None, None, None):
             raise UserError(f"--filters, --kernel-size and --units shape the built-in "
@@ -223,7 +110,7 @@ def _model_name(stem: str) -> str:
 def _assemble(body: list, input_shape: tuple, n_classes: int, name: str, source: str) -> keras.Model:
     """Input → 0–1 scaling → body → softmax over the classes; a layer that does not fit its
     input is named in a UserError (its 1-based place in `body`)."""
-    keras = _keras()
+    keras = import_keras()
     layers = keras.layers
     try:
         model = keras.Sequential([keras.Input(input_shape), layers.Rescaling(1 / 255),
@@ -280,7 +167,7 @@ def read_network(path: str | Path) -> list[dict]:
 
 def network_layers(specs: list[dict], source: str) -> list:
     """Keras layers from full layer specs, through Keras' own deserialisation."""
-    keras = _keras()
+    keras = import_keras()
     built = []
     for index, spec in enumerate(specs, start=1):
         name = spec["class_name"]
@@ -298,63 +185,18 @@ def network_layers(specs: list[dict], source: str) -> list:
     return built
 
 
-def tf_device() -> str:
-    """'GPU: <name>' when TensorFlow sees a GPU, else 'CPU'."""
-    import tensorflow as tf
+def build_stroke_model():
+    """A 1-D convolutional network over the path: (PATH_POINTS, PATH_FEATURES) → 10 probabilities."""
+    keras = import_keras()
+    layers = keras.layers
 
-    with quiet_stderr():
-        gpus = tf.config.list_physical_devices("GPU")
-    if not gpus:
-        return "CPU"
-    details = tf.config.experimental.get_device_details(gpus[0])
-    return f"GPU: {details.get('device_name', gpus[0].name)}"
+    def conv(filters):
+        return [layers.Conv1D(filters, 5, padding="same", use_bias=False),
+                layers.BatchNormalization(momentum=BN_MOMENTUM), layers.ReLU()]
 
-
-def load_model_file(path: Path):
-    """A saved Keras model (.keras or legacy .h5), uncompiled; UserError when missing or unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"no model at {path}: train one with `python train.py`")
-    keras = _keras()
-    try:
-        with quiet_stderr():  # the first model made probes for a GPU: "failed call to cuInit" without one
-            return keras.models.load_model(path, compile=False)
-    except Exception as err:  # keras raises many types for a bad file; all mean the same here
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(f"cannot load the model {path}: {reason[:200]}") from None
-
-
-# ---------------------------------------------------------------- the model card
-
-def model_card(path: Path, model, device: str, **facts) -> dict:
-    """The card of the model saved at `path`: its name, the `facts` of its training (in the
-    order given), then its size, where it was made and with which versions."""
-    return {"model": Path(path).name, **facts,
-            "parameters": int(model.count_params()), "size_bytes": Path(path).stat().st_size,
-            "device": device, "versions": versions(),
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "platform": f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores"}
-
-
-def write_card(model_path: Path, card: dict) -> None:
-    """The card beside its model: `best.keras` → `best.json`."""
-    write_text(Path(model_path).with_suffix(".json"), json.dumps(card, indent=2) + "\n")
-
-
-def read_card(model_path: Path) -> dict:
-    """The model card written beside a model; {} when there is none."""
-    path = Path(model_path).with_suffix(".json")
-    try:
-        return json.loads(path.read_text()) if path.is_file() else {}
-    except (OSError, json.JSONDecodeError) as err:
-        raise UserError(f"cannot read the model card {path}: {err}") from None
-
-
-def versions() -> dict:
-    """The versions of what made a model, for its card."""
-    import cv2
-    import numpy as np
-    import tensorflow as tf
-
-    return {"python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": _keras().__version__, "numpy": np.__version__, "opencv": cv2.__version__}
+    return keras.Sequential([keras.Input((PATH_POINTS, PATH_FEATURES)),
+                             *conv(64), *conv(64), layers.MaxPooling1D(),     # (32, 64)
+                             *conv(128), *conv(128), layers.MaxPooling1D(),   # (16, 128)
+                             *conv(128), layers.GlobalAveragePooling1D(),      # (128,)
+                             layers.Dropout(0.3), layers.Dense(10, activation="softmax")],
+                            name="digitboard_strokes")

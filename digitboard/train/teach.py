@@ -19,14 +19,15 @@ from __future__ import annotations
 import os
 import time
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .errors import UserError
-from .files import replacing
+from ..common.errors import UserError
+from ..common.files import replacing
+from ..data.drawings import Drawings
 
 STEPS = 200               # optimizer steps of one teach
 BATCH = 32                # images a step: half the person's, half replayed MNIST
@@ -39,73 +40,6 @@ STEPS_AT_ONCE = 5         # optimizer steps in one call from Python (PROGRESS_EV
 WRITTEN_ANEW = 8          # copies of each of the person's pen paths, each written anew by another hand
 BASE_CHECK = 3000         # base digits kept out of the replay, read before and after a teach…
 FORGET_TOLERANCE = 0.002  # …the taught image model is kept only if it reads no more of them wrong than this share
-
-
-@dataclass
-class Drawings:
-    """A person's labelled 28×28 drawings, in the order they were saved."""
-
-    images: np.ndarray                    # (n, 28, 28) uint8
-    labels: np.ndarray                    # (n,) digits
-    source: str
-    skipped: list[str] = field(default_factory=list)  # files that could not be read
-    strokes: list = field(default_factory=list)        # per drawing: its strokes, or None
-
-    def counts(self) -> dict[str, int]:
-        return {str(d): int(np.sum(self.labels == d)) for d in range(10) if np.any(self.labels == d)}
-
-
-def load_drawings(directory: Path) -> Drawings:
-    """The drawings in `directory/<digit>/*.png` (the board's datasets/drawn layout; any image
-    the class-folder loader reads), oldest first by name, with their strokes where the board
-    saved them (`<digit>/<name>/strokes.json`). Files that cannot be read are skipped and
-    named (a drawing whose strokes cannot be read still teaches its image); no drawings, or
-    drawings of one digit only, are a UserError."""
-    from .data import IMAGE_SUFFIXES, read_image
-
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise UserError(f"no drawings folder at {directory}: label some drawings at the board first")
-    images, labels, skipped, strokes = [], [], [], []
-    for digit in range(10):
-        class_dir = directory / str(digit)
-        if not class_dir.is_dir():
-            continue
-        for path in sorted(p for p in class_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-            image = read_image(path, 28, 1)
-            if image is None:
-                skipped.append(str(path.relative_to(directory)))
-                continue
-            images.append(image)
-            labels.append(digit)
-            strokes.append(_saved_strokes(path.with_suffix("") / "strokes.json", directory, skipped))
-    if not images:
-        raise UserError(f"no drawings in {directory}" + (f" ({len(skipped)} unreadable)" if skipped else "") +
-                        ": draw a digit at the board and type it to label it, or put images in "
-                        f"{directory}/<digit>/")
-    drawings = Drawings(np.stack(images), np.array(labels, np.int64), str(directory), skipped, strokes)
-    if len(drawings.counts()) < 2:
-        (digit, count), = drawings.counts().items()
-        raise UserError(f"all {count} drawings in {directory} are {digit}s: teach needs at least two "
-                        "different digits to learn from")
-    return drawings
-
-
-def _saved_strokes(path: Path, directory: Path, skipped: list[str]) -> list[np.ndarray] | None:
-    """The strokes of the one digit in a drawing's strokes.json; None when there is no such
-    file, and when it cannot be read (then named in `skipped`)."""
-    from .strokes import read_strokes
-
-    if not path.is_file():
-        return None
-    try:
-        digits = read_strokes(path)
-    except UserError:
-        digits = []
-    if len(digits) != 1 or not digits[0].strokes:
-        skipped.append(str(path.relative_to(directory)))
-        return None
-    return digits[0].strokes
 
 
 PEN_REPLAY = 2000  # pen digits of the base model's own training data replayed, when it has them
@@ -128,10 +62,10 @@ def replay_data(base: Path, mnist, seed: int = 0) -> Replay:
     BASE_CHECK MNIST digits are kept out of it to check a teach on: those the base model was
     validated on and never trained on, when its card says which (unseen_by_base), else a
     random sample."""
-    from .data import pen_renderings
-    from .model import read_card
-    from .paths import ROOT
-    from .strokes import read_unipen
+    from .augment import pen_renderings
+    from ..read.model_files import read_card
+    from ..common.paths import ROOT
+    from ..data.pen import read_unipen
 
     card = read_card(base)
     rng = np.random.default_rng(seed)
@@ -199,8 +133,8 @@ def teaching_batches(person: tuple[np.ndarray, np.ndarray], replay: tuple[np.nda
 def reading_probs(model, images: np.ndarray, stroke_model=None, strokes=None) -> np.ndarray:
     """(n, 10) probabilities of `images` as read() reads them: by the image model, and where
     there is a stroke model and an image has its strokes, by both combined."""
-    from .data import as_model_input
-    from .trajectory import combine, path_features
+    from ..data.images import as_model_input
+    from ..read.trajectory import combine, path_features
 
     probs = _called(model, as_model_input(images))
     drawn = [i for i, s in enumerate(strokes or []) if s is not None]
@@ -215,7 +149,7 @@ def _called(model, inputs: np.ndarray, batch: int = 512) -> np.ndarray:
     (recognizer.compiled_call on TensorFlow): model.predict would trace itself anew after each
     compile and for each new last-batch size (~7 s of a teach, with retracing warnings), while
     the concrete function reads the model's variables, so a model taught in place needs none."""
-    from .recognizer import compiled_call
+    from ..read.lite import compiled_call
 
     if not len(inputs):
         return np.zeros((0, model.output_shape[-1]), np.float32)
@@ -245,22 +179,20 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     Returns the card."""
     import keras
 
-    from .model import load_model_file, model_card, tf_device, view_scales, with_views, without_views, write_card
-    from .trajectory import named_stroke_model, stroke_model_path
-    from .training import check_init_model
+    from ..read.model_files import (load_model_file, model_card, named_stroke_model, stroke_model_path,
+                                    tf_device, write_card)
+    from .fit import check_init_model
 
     started = time.time()
     keras.utils.set_random_seed(seed)
-    loaded = load_model_file(base)
-    scales = view_scales(loaded)
-    model = without_views(loaded)
+    model = load_model_file(base)
     check_init_model(model, (28, 28, 1), 10, base)
     taught, held = hold_back(drawings.labels)
     held_images, held_labels = drawings.images[held], drawings.labels[held]
     held_strokes = [drawings.strokes[i] for i in held] if drawings.strokes else None
     base_strokes = named_stroke_model(base)
     stroke_model = load_model_file(base_strokes) if base_strokes else None
-    before = accuracy(loaded, held_images, held_labels, stroke_model, held_strokes)
+    before = accuracy(model, held_images, held_labels, stroke_model, held_strokes)
 
     # A model that reads every drawing surely right already is left as it is: teaching it
     # could only pull it towards one person's style (a writer's thin slanted 8s, taught, made
@@ -268,17 +200,16 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     # them all: the ones it reads right keep it from bending to the few it does not (taught
     # those alone, 300 steps on one drawing left a writer's other digits at 89 %).
     strokes = [drawings.strokes[i] for i in taught] if drawings.strokes else None
-    sureness = reading_probs(loaded, drawings.images[taught], stroke_model, strokes)[
+    sureness = reading_probs(model, drawings.images[taught], stroke_model, strokes)[
         np.arange(len(taught)), drawings.labels[taught]]
     unsure = int(np.sum(sureness < SURE))
-    final = with_views(model, scales) if scales else model  # around the very layers that are taught
     base_check = None
     if unsure:
         base_check = {"digits": int(len(replay.check_labels)),
-                      "before": accuracy(final, replay.check_images, replay.check_labels)}
+                      "before": accuracy(model, replay.check_images, replay.check_labels)}
         base_weights = model.get_weights()  # the model is trained in place
         teach_image_model(model, (drawings.images[taught], drawings.labels[taught]), replay, steps, seed, progress)
-        base_check["after"] = accuracy(final, replay.check_images, replay.check_labels)
+        base_check["after"] = accuracy(model, replay.check_images, replay.check_labels)
         base_check["image_model"] = "taught" if base_check["after"] >= base_check["before"] - FORGET_TOLERANCE else "base"
         if base_check["image_model"] == "base":
             progress(f"taught, the image model read {base_check['after']:.2%} of {base_check['digits']} base digits "
@@ -295,14 +226,14 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
                                               steps, seed)
         elif base_strokes is not None:  # nothing to teach it: read with the base's as it is
             strokes_card = {"file": os.path.relpath(base_strokes, out.parent), "taught_on": 0}
-        after = accuracy(final, held_images, held_labels, stroke_model, held_strokes)
-        test_accuracy = accuracy(final, *test) if test is not None else None
+        after = accuracy(model, held_images, held_labels, stroke_model, held_strokes)
+        test_accuracy = accuracy(model, *test) if test is not None else None
         with replacing(out) as partial:
-            final.save(partial)
+            model.save(partial)
     except OSError as err:
         raise UserError(f"cannot write {out}: {err.strerror or err}") from None
     card = model_card(
-        out, final, tf_device(), kind="personal", base_model=str(base), drawings=drawings.source,
+        out, model, tf_device(), kind="personal", base_model=str(base), drawings=drawings.source,
         drawings_used=int(len(drawings.labels)), drawings_per_digit=drawings.counts(),
         skipped_files=drawings.skipped, taught_on=int(len(taught)) if unsure else 0, read_unsurely=unsure,
         held_back=int(len(held)),
@@ -328,7 +259,7 @@ def teach_image_model(model, person: tuple[np.ndarray, np.ndarray], replay: Repl
     far more data than a few dozen drawings). Reports `step i/n` to `progress`."""
     import tensorflow as tf
 
-    from .training import make_augmenter
+    from .augment import make_augmenter
 
     images, labels = teaching_batches(person, (replay.images, replay.labels), steps, BATCH, seed)
     batches = (tf.data.Dataset.from_tensor_slices((images[..., None], labels)).batch(BATCH)
@@ -344,8 +275,10 @@ def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: P
     written anew by another hand WRITTEN_ANEW times (data.vary_hand, vary_order), and of the
     base's own replay paths (teaching_batches). Saves it at `out` in one step and returns what
     the card records."""
-    from .data import vary_hand
-    from .trajectory import path_features, replay_path, vary_order
+    from .augment import vary_hand
+    from ..read.model_files import replay_path
+    from ..read.trajectory import path_features
+    from .augment import vary_order
 
     rng = np.random.default_rng(seed)
     per_step = int(BATCH * PERSON_SHARE)  # the person's paths in a batch
@@ -373,7 +306,7 @@ def _compile_for_teaching(model, steps: int) -> None:
     decaying from PEAK_RATE to nothing over `steps`, STEPS_AT_ONCE steps a call."""
     import keras
 
-    from .model import all_layers
+    from .networks import all_layers
 
     for layer in all_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):

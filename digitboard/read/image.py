@@ -1,4 +1,5 @@
-"""Canvas → digits → 28×28 model inputs, the way MNIST was made. Pure numpy/OpenCV.
+"""A canvas, and one digit's ink made into a 28×28 model input the way MNIST was made.
+Pure numpy/OpenCV.
 
 MNIST's recipe: crop each digit, scale its longer side to 20 px keeping the aspect
 ratio (anti-aliased), and place it in 28×28 with its centre of mass at the centre.
@@ -9,12 +10,11 @@ a thin mouse brush, a fat one, a small digit and a large one all look alike.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from .errors import UserError
+from ..common.errors import UserError
 
 SIDE = 28
 BOX = 20                     # the longer side of a digit inside the 28×28 field
@@ -23,14 +23,6 @@ MNIST_STROKE = 2.2 * 4       # MNIST's median stroke width (2.2 px at 28×28), a
 MNIST_CENTRE = 14.0          # MNIST's mean centre of mass, in cv2.moments coordinates
 INK_THRESHOLD = 48           # canvas pixels at or above this are ink
 SPECK_FRACTION = 0.15        # marks smaller than this share of the tallest are specks
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One digit on the canvas: its box (x, y, w, h) and its ink alone (other digits masked)."""
-
-    box: tuple[int, int, int, int]
-    ink: np.ndarray
 
 
 def as_canvas(array) -> np.ndarray:
@@ -53,80 +45,6 @@ def as_canvas(array) -> np.ndarray:
     if np.issubdtype(canvas.dtype, np.floating) and values.size and values.max() <= 1.0:
         values = values * 255
     return np.clip(values, 0, 255).astype(np.uint8)
-
-
-def _belong_together(part: tuple, other: tuple) -> bool:
-    """Whether two ink parts (x, y, w, h) are strokes of one digit: a small part (a 5's cap,
-    a 7's bar) over or beside a taller one; a shorter part all but touching a taller one but
-    ending well above its bottom (the L of an open 4: neighbouring digits share a baseline);
-    or parts lying over each other by most of the narrower one's width."""
-    small, tall = sorted((part, other), key=lambda b: b[3])
-    overlap = min(small[0] + small[2], tall[0] + tall[2]) - max(small[0], tall[0])
-    if small[3] < 0.6 * tall[3]:
-        near_vertically = (small[1] + small[3] > tall[1] - 0.3 * tall[3]
-                           and small[1] < tall[1] + 1.3 * tall[3])
-        return overlap > -0.08 * tall[3] and near_vertically
-    above_baseline = (tall[1] + tall[3]) - (small[1] + small[3]) > 0.25 * tall[3]
-    if small[3] < 0.9 * tall[3] and overlap > -0.06 * tall[3] and above_baseline:
-        return True
-    return overlap > 0.5 * min(small[2], tall[2]) and overlap > 0.1 * tall[3]
-
-
-def _union(a: tuple, b: tuple) -> tuple:
-    x, y = min(a[0], b[0]), min(a[1], b[1])
-    return x, y, max(a[0] + a[2], b[0] + b[2]) - x, max(a[1] + a[3], b[1] + b[3]) - y
-
-
-def find_digits(canvas: np.ndarray) -> list[Segment]:
-    """The digits on a canvas, left to right; specks are dropped, strokes of one digit joined."""
-    binary = (canvas >= INK_THRESHOLD).view(np.uint8)
-    left, top, width, height = cv2.boundingRect(binary)
-    if width == 0:
-        return []
-    # Labelling only the inked region is ~15× faster than labelling a whole board canvas.
-    canvas, ink = canvas[top:top + height, left:left + width], binary[top:top + height, left:left + width]
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    parts = _without_specks([(tuple(int(v) for v in stats[i, :4]), [i]) for i in range(1, count)])
-    groups: list[tuple[tuple, list[int]]] = []
-    for box, members in sorted(parts, key=lambda p: -p[0][2] * p[0][3]):
-        groups.append((box, members))
-        merged = True
-        while merged:  # joining two groups can make a third belong, so repeat until stable
-            merged = False
-            for i in range(len(groups) - 1):
-                if _belong_together(groups[i][0], groups[-1][0]):
-                    box_i, members_i = groups.pop(i)
-                    box_last, members_last = groups.pop()
-                    groups.append((_union(box_i, box_last), members_i + members_last))
-                    merged = True
-                    break
-    if len(groups) > 1:
-        groups = _without_stray_marks(groups, ink)
-    segments = []
-    for (x, y, w, h), members in sorted(groups, key=lambda g: g[0][0] + g[0][2] / 2):
-        crop = canvas[y:y + h, x:x + w]
-        if count > 2:  # other digits may reach into this box: keep this digit's ink alone
-            crop = np.where(np.isin(labels[y:y + h, x:x + w], members), crop, 0).astype(np.uint8)
-        segments.append(Segment((x + left, y + top, w, h), crop))
-    return segments
-
-
-def _without_specks(marks: list[tuple[tuple, list[int]]], pen: float = 0.0) -> list:
-    """The marks (box, label numbers) less the specks: those whose box's longer side, less
-    `pen`, is under SPECK_FRACTION of the largest one's, less `pen`."""
-    sides = [max(box[2], box[3]) for box, _ in marks]
-    tallest = max(sides)
-    return [m for m, side in zip(marks, sides) if side - pen >= SPECK_FRACTION * (tallest - pen)]
-
-
-def _without_stray_marks(groups: list[tuple[tuple, list[int]]], ink: np.ndarray) -> list:
-    """The groups of ink parts less the lone marks whose pen path, their box less the pen
-    width, is a speck's, as group_strokes drops a stray touch of the pen: a fat pen makes a
-    dot's box far taller than its path (a 17 px pen, a dot a quarter as tall as a 0)."""
-    sides = [max(box[2], box[3]) for box, _ in groups]
-    if min(sides) >= 0.5 * max(sides):  # no mark small enough (the pen width is only measured if one is)
-        return groups
-    return _without_specks(groups, pen=stroke_width(ink))
 
 
 def stroke_width(binary: np.ndarray) -> float:
@@ -182,14 +100,6 @@ def normalize_digit(ink: np.ndarray) -> np.ndarray:
     digit = cv2.resize(binary * np.uint8(255), (max(1, round(w * scale)), max(1, round(h * scale))),
                        interpolation=cv2.INTER_AREA)
     return centre_by_mass(digit)
-
-
-def digit_inputs(canvas: np.ndarray) -> tuple[list[Segment], np.ndarray]:
-    """The digits on a canvas and their (n, 28, 28) model inputs, left to right."""
-    segments = find_digits(canvas)
-    images = np.stack([normalize_digit(s.ink) for s in segments]) if segments else \
-        np.zeros((0, SIDE, SIDE), np.uint8)
-    return segments, images
 
 
 def centre_by_mass(digit: np.ndarray) -> np.ndarray:

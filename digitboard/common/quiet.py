@@ -20,3 +20,10 @@ def quiet_stderr():
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+def import_keras():
+    """Keras, imported with TensorFlow's start-up chatter silenced (seconds, the first time)."""
+    with quiet_stderr():
+        import keras
+    return keras

@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from .errors import UserError
+from ..common.errors import UserError
 
 INK = 255
 
@@ -52,6 +52,12 @@ def draw_strokes(strokes: list[np.ndarray], canvas: np.ndarray | None = None,
         for start, end in zip(points[:-1], points[1:]):
             draw_segment(canvas, start, end, brush)
     return canvas
+
+
+def draw_pen_digit(strokes: list[np.ndarray], height: float, brush: int) -> np.ndarray:
+    """A pen digit drawn `height` pixels tall with a `brush`-pixel pen, as on the board."""
+    side = int(height / 0.7)  # draw_strokes leaves a 15 % margin on each side
+    return draw_strokes(strokes, brush=brush, size=(side, side))
 
 
 def fit_strokes(strokes: list[np.ndarray], box: tuple[float, float, float, float]) -> list[np.ndarray]:

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .drawings import save_digits
-from .errors import UserError
-from .strokes import PenDigit, brush_for, draw_segment, draw_strokes, layout_number, read_strokes
+from ..data.drawings import save_digits
+from ..read.reading import UNSURE_BELOW
+from ..common.errors import UserError
+from ..data.pen import brush_for, draw_segment, draw_strokes, layout_number, PenDigit, read_strokes
 
-UNSURE_BELOW = 0.6           # a reading less confident than this shows as "?"
 BANNER_SECONDS = 3.0
 ATTRACT_PEN_SPEED = 1.6      # attract-loop pen speed, in canvas heights per second
 ATTRACT_STROKE_GAP = 0.12    # seconds the attract pen rests between strokes

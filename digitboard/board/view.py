@@ -12,7 +12,8 @@ from functools import lru_cache
 import numpy as np
 import pygame
 
-from .board_state import UNSURE_BELOW, Board, focus_reading, number_text
+from ..read.reading import UNSURE_BELOW
+from .state import Board, focus_reading, number_text
 
 BACKGROUND = (16, 18, 23)
 HEADER = (24, 27, 34)

@@ -17,8 +17,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from .board_state import Board, teach_finished, teach_progress
-from .paths import ROOT
+from .state import Board, teach_finished, teach_progress
+from ..common.paths import ROOT
 
 TEACH_NICENESS = 10  # below the board: its frames come first
 

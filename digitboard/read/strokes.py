@@ -13,19 +13,17 @@ Without strokes, digits are found in the ink alone (cuts.py).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
-from dataclasses import dataclass
 from typing import Callable
 
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .preprocess import INK_THRESHOLD, SPECK_FRACTION, normalize_digit
-
-# (n, 28, 28) uint8 images [, the strokes each was drawn from] → (n, 10) probabilities
-Classify = Callable[..., np.ndarray]
+from ..common.errors import UserError
+from .image import INK_THRESHOLD, SPECK_FRACTION, normalize_digit
+from .reading import Classify, Reading, fitted_model, union
 
 MAX_STROKES = 4            # strokes in one digit at most (pen digits have 1–3)
 MAX_ASPECT = 1.3           # width over height beyond which a piece is unlikely to be one digit
@@ -75,10 +73,10 @@ def brush_width(canvas: np.ndarray, strokes: list[np.ndarray]) -> float:
     return float((np.sqrt(length ** 2 + 4 * ends * ink) - length) / (2 * ends)) if strokes else 0.0
 
 
-def ink_box(path_box, pad: float, canvas_shape: tuple[int, int]) -> tuple[int, int, int, int]:
+def ink_box(path_box, pad: float, canvas_shape: tuple[int, int] | None) -> tuple[int, int, int, int]:
     """The canvas box (x, y, w, h) of ink drawn along paths within `path_box` (x0, y0, x1, y1)
-    with a pen `2 × pad` wide."""
-    height, width = canvas_shape
+    with a pen `2 × pad` wide, within a canvas of `canvas_shape` (h, w) when given."""
+    height, width = canvas_shape or (math.inf, math.inf)
     x0, y0 = max(0, int(np.floor(path_box[0] - pad))), max(0, int(np.floor(path_box[1] - pad)))
     x1, y1 = min(width, int(np.ceil(path_box[2] + pad)) + 1), min(height, int(np.ceil(path_box[3] + pad)) + 1)
     return x0, y0, x1 - x0, y1 - y0
@@ -114,14 +112,9 @@ def stroke_boxes(strokes: list[np.ndarray]) -> np.ndarray:
     return np.array([_box(s) for s in strokes], np.float64)
 
 
-def _union(boxes: np.ndarray) -> np.ndarray:
+def _around(boxes: np.ndarray) -> np.ndarray:
+    """The corner box around the rows of an (n, 4) array of corner boxes."""
     return np.concatenate((boxes[:, :2].min(axis=0), boxes[:, 2:].max(axis=0)))
-
-
-def _joined(a, b) -> tuple[float, float, float, float]:
-    """The box (x0, y0, x1, y1) around two boxes, in Python floats (cheaper than _union's numpy
-    on the hot paths that join a few boxes at a time)."""
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
 def digit_height(boxes: np.ndarray) -> float:
@@ -166,12 +159,12 @@ PEN_LIFT = 0.05  # digit heights: a stroke with an end this close to where one o
 
 def transition_features(digit: list[np.ndarray], stroke: np.ndarray, height: float) -> np.ndarray:
     """How a new stroke sits against the strokes of the digit being written, in digit heights:
-    the evidence for whether it starts the next digit (see BOUNDARY_COEF). Digits of a number
+    the evidence for whether it starts the next digit (see new_digit_log_odds). Digits of a number
     stand on much the same line with much the same tops; a 4's stem set apart from its L,
     a 5's cap or a 7's bar does not."""
     ink = np.concatenate(digit)
     boxes = [_box(path) for path in digit]
-    box = functools.reduce(_joined, boxes)
+    box = functools.reduce(union, boxes)
     new = _box(stroke)
     overlap = min(box[2], new[2]) - max(box[0], new[0])
     narrower = max(min(box[2] - box[0], new[2] - new[0]), 0.05 * height)
@@ -194,23 +187,21 @@ def _squared_distances(points: np.ndarray, to: np.ndarray) -> np.ndarray:
     return np.einsum("nmk,nmk->nm", difference, difference)
 
 
-# A logistic regression on transition_features: log-odds that a stroke starts a new digit.
-# Fitted by `python benchmarks/fit_segmentation.py strokes runs/pendigits-train.tra` (UCI pen
+# The boundary model (fitted.json ["new digit"]): a logistic regression on transition_features,
+# the log-odds that a stroke starts a new digit. Fitted by `python benchmarks/fit_segmentation.py strokes runs/pendigits-train.tra` (UCI pen
 # digits of writers 1-24, written in pairs at gaps from -0.1 to 0.4 of their height, a third
-# of them with an extra pen lift); the fitted bias of 1.794 is raised by 0.5, chosen on 200
+# of them with an extra pen lift); the fitted bias of 1.794 is raised by 0.5 (bias_shift), chosen on 200
 # 3-digit numbers per gap of writers 1-24, composed as `evaluate.py numbers` does them (+0,
 # +0.5, +1.0: 95.5, 97.5, 98.5 % read exactly at a -0.05 gap; 99.0, 99.5, 99.5 % at 0; single
 # digits 99.85, 99.85, 99.80 %). Before "tops apart", "bottoms apart" and "starts where a stroke
 # ended", 52 of the 728 pen 4s (13 of the 30 writers) were read as two digits, the stem set
 # apart from the L read as a "1" ("61"); on writers 25-30 the model missed 1.10 % of new
 # digits (now 0.48 %) and took 0.59 % of a digit's own later strokes for new digits (now 0.04 %).
-BOUNDARY_COEF = np.array([2.613, -3.856, -1.236, -1.065, -0.6826, -3.268, -1.692, 3.43, 3.692, 3.647, -6.71,
-                          -2.806, -2.555])
-BOUNDARY_BIAS = 1.794 + 0.5
 
 
 def new_digit_log_odds(digit: list[np.ndarray], stroke: np.ndarray, height: float) -> float:
-    return float(transition_features(digit, stroke, height) @ BOUNDARY_COEF + BOUNDARY_BIAS)
+    weights, bias = fitted_model("new digit", FEATURE_NAMES)
+    return float(transition_features(digit, stroke, height) @ weights + bias)
 
 
 def _log_sigmoid(z: float) -> float:
@@ -228,16 +219,6 @@ def piece_prior(box, height: float) -> float:
 
 # ---------------------------------------------------------------- digits from strokes
 
-@dataclass(frozen=True)
-class StrokeGroup:
-    """One digit found among the strokes: their indices (in drawing order), what the model sees."""
-
-    strokes: tuple[int, ...]
-    box: tuple[float, float, float, float]   # x0, y0, x1, y1 of the strokes' paths
-    image: np.ndarray                        # (28, 28) uint8
-    probs: np.ndarray                        # (10,)
-
-
 def simplify(stroke: np.ndarray, tolerance: float) -> np.ndarray:
     """The path with points dropped where it runs straight to within `tolerance` pixels
     (a mouse stroke has hundreds of points; its shape needs a few dozen)."""
@@ -246,8 +227,10 @@ def simplify(stroke: np.ndarray, tolerance: float) -> np.ndarray:
     return cv2.approxPolyDP(stroke.astype(np.float32)[:, None, :], tolerance, False)[:, 0, :].astype(np.float64)
 
 
-def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeGroup]:
-    """The digits among `strokes` (checked, in drawing order), left to right.
+def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.0,
+                  canvas_shape: tuple[int, int] | None = None) -> list[Reading]:
+    """The digits among `strokes` (checked, in drawing order), left to right; each reading's
+    box holds the ink a `pen`-wide pen leaves along its strokes, on a canvas of `canvas_shape`.
 
     Each cut of the strokes into runs of consecutive strokes is scored by the boundary model
     (does each stroke start a digit or continue one?), plus how surely the classifier reads
@@ -259,8 +242,8 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
     # specks (a stray touch of the pen) are no digit and no part of one, as in the ink
     kept = [i for i, b in enumerate(boxes) if max(b[2] - b[0], b[3] - b[1]) >= SPECK_FRACTION * height]
     if len(kept) < len(strokes):
-        return [StrokeGroup(tuple(kept[i] for i in g.strokes), g.box, g.image, g.probs)
-                for g in group_strokes([strokes[i] for i in kept], classify)]
+        return [dataclasses.replace(r, strokes=tuple(kept[i] for i in r.strokes))
+                for r in group_strokes([strokes[i] for i in kept], classify, pen, canvas_shape)]
     paths = [simplify(s, 0.01 * height) for s in strokes]
     n = len(strokes)
     odds: dict[tuple[int, int], float] = {}
@@ -281,7 +264,7 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
         for stop in range(start + 1, min(n, start + MAX_STROKES) + 1):
             if stop - 1 > start:
                 log_p += _log_sigmoid(-starts_digit(start, stop - 1))
-                box = _joined(box, box_of[stop - 1])
+                box = union(box, box_of[stop - 1])
             if stop - start > 1 and (log_p < UNLIKELY or box[2] - box[0] > 2.0 * max(box[3] - box[1], height)):
                 break  # longer runs are less likely still, and wider; one stroke, however wide, is a run
             runs.append((start, stop))
@@ -311,8 +294,9 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify) -> list[StrokeG
         redrawn = np.stack([render_strokes(digit) for digit in their_strokes])
         for g, image, p in zip(changed, redrawn, classify(redrawn, their_strokes)):
             g[1], g[2] = image, p
-    found = [StrokeGroup(tuple(g[0]), tuple(_union(boxes[g[0]])), g[1], g[2]) for g in groups]
-    return sorted(found, key=lambda g: (g.box[0] + g.box[2]) / 2)
+    found = sorted(((_around(boxes[g[0]]), g) for g in groups), key=lambda found: found[0][0] + found[0][2])
+    return [Reading.of(probs, ink_box(box, pen / 2, canvas_shape), image, tuple(members))
+            for box, (members, image, probs) in found]
 
 
 def _read_runs(runs: list[tuple[int, int]], strokes: list[np.ndarray], classify: Classify) -> list:
@@ -369,9 +353,9 @@ def _return_strays(groups: list, boxes: np.ndarray) -> list:
     for group in groups:
         for k in list(group[0]):
             others = [m for m in group[0] if m != k]
-            if not others or _overlap(_union(boxes[others]), boxes[k]) > 0:
+            if not others or _overlap(_around(boxes[others]), boxes[k]) > 0:
                 continue
-            overlap, host = max(((_overlap(_union(boxes[h[0]]), boxes[k]), h) for h in groups if h is not group),
+            overlap, host = max(((_overlap(_around(boxes[h[0]]), boxes[k]), h) for h in groups if h is not group),
                                 key=lambda option: option[0], default=(0.0, None))
             if host is not None and overlap >= 0.6 * (boxes[k, 2] - boxes[k, 0]):
                 group[0].remove(k)
@@ -384,10 +368,10 @@ def _join_late_fragments(groups: list, boxes: np.ndarray, height: float) -> list
     """A fragment read as a digit of its own (a cap or bar added after other digits) joins the
     digit whose strokes it lies over; the joined group loses its reading (None)."""
     for group in sorted(groups, key=lambda g: len(g[0])):
-        box = _union(boxes[group[0]])
+        box = _around(boxes[group[0]])
         if len(groups) < 2 or max(box[2] - box[0], box[3] - box[1]) >= FRAGMENT * height:
             continue
-        overlap, host = max(((_overlap(_union(boxes[h[0]]), box), h) for h in groups if h is not group),
+        overlap, host = max(((_overlap(_around(boxes[h[0]]), box), h) for h in groups if h is not group),
                             key=lambda option: option[0])
         if overlap > 0.5 * (box[2] - box[0]):
             host[0][:] = sorted(host[0] + group[0])

@@ -17,10 +17,9 @@ from typing import Callable
 
 import numpy as np
 
-from .board_state import (Board, model_failed, model_ready, model_swap_failed, read_submitted,
-                          reading_failed, receive_reading, stroke_arrays, want_read)
-from .errors import UserError
-from .paths import DEFAULT_MODEL
+from .state import (Board, model_failed, model_ready, model_swap_failed, read_submitted, reading_failed, receive_reading, stroke_arrays, want_read)
+from ..common.errors import UserError
+from ..read.recognizer import load_recognizer
 
 
 # ---------------------------------------------------------------- messages
@@ -99,25 +98,6 @@ class Reader:
 # One thread reads a canvas in a few ms; TensorFlow's default pools spin on every core and
 # take the CPU from the frame loop on a small machine.
 BOARD_THREADS = 1
-
-
-def load_recognizer(model_path: Path | None = DEFAULT_MODEL, threads: int | None = None):
-    """Import TensorFlow and load the model (seconds: the board does it on the reader thread).
-    `threads` caps TensorFlow's thread pools (the board's BOARD_THREADS); None keeps its own."""
-    from .quiet import quiet_stderr
-
-    with quiet_stderr():
-        import tensorflow as tf
-
-        from .recognizer import Recognizer
-
-    if threads is not None:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TensorFlow already ran in this process (tests): keep its pools
-            pass
-    return Recognizer.load(model_path)
 
 
 def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.Queue) -> None:

@@ -1,13 +1,14 @@
-"""Which ink makes one digit, from the canvas alone. Pure numpy/OpenCV; the classifier that
-judges is passed in.
+"""Digits from the ink alone, when there are no strokes. Pure numpy/OpenCV; the classifier
+that judges is passed in.
 
-Digits are connected ink (preprocess.find_digits). A blob wide enough to hold two touching
-digits is searched for cuts, unless it holds pen path for one digit only and reads surely as
-one: seams, top-to-bottom paths through the least ink, and, where the blob holds pen path
-enough for two digits and does not read surely as one, straight vertical cuts across it. It
-is cut along the one a fitted cut model favours most, if it favours any (from how much ink
-the cut crosses, the shapes of the pieces, and how surely the classifier reads the whole blob
-and each piece); each piece is searched again.
+Digits are connected ink (find_digits): specks are dropped and the parts of one digit joined
+(a 5's cap, the two strokes of an open 4). A blob wide enough to hold two touching digits is
+searched for cuts, unless it holds pen path for one digit only and reads surely as one:
+seams, top-to-bottom paths through the least ink, and, where the blob holds pen path enough
+for two digits and does not read surely as one, straight vertical cuts across it. It is cut
+along the one a fitted cut model favours most, if it favours any (from how much ink the cut
+crosses, the shapes of the pieces, and how surely the classifier reads the whole blob and
+each piece); each piece is searched again.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
-from .preprocess import INK_THRESHOLD, normalize_digit, stroke_width
-from .segment import Classify
+from .image import INK_THRESHOLD, SPECK_FRACTION, normalize_digit, stroke_width
+from .reading import Classify, Reading, fitted_model, union
 
 WIDE = 0.8                 # a blob narrower than this share of the digit height is one digit
 MAX_SEAMS = 4              # candidate cuts tried in one blob
@@ -39,10 +40,10 @@ CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left wid
                      "tops apart", "bottoms apart", "seam sway", "whole read", "left read", "right read",
                      "whole margin", "left margin", "right margin", "whole sure", "left sure", "right sure",
                      "straight")
-# A logistic regression on cut_features: log-odds that a cut separates two touching digits.
-# Fitted by `python benchmarks/fit_segmentation.py cuts runs/pendigits-train.tra --numbers 5000`
+# The cut model (fitted.json ["cut"]): a logistic regression on cut_features, the log-odds
+# that a cut separates two touching digits. Fitted by `python benchmarks/fit_segmentation.py cuts runs/pendigits-train.tra --numbers 5000`
 # (UCI pen digits of writers 1-24, written as numbers with touching digits); its bias is the
-# fitted -2.799 lowered by 0.5, which cuts no more single digits than the model before straight
+# fitted -2.799 lowered by 0.5 (bias_shift), which cuts no more single digits than the model before straight
 # cuts (7 of MNIST test digits 3,000-6,000 pasted 300 px tall; 10 at the fitted bias) and
 # keeps most of the gain (writers 1-24, 200 numbers a gap, canvas only, at gaps 0.1 / 0 / -0.05:
 # 99 / 71 / 57 % before, 99 / 82 / 66 % now, 99 / 84 / 71 % at the fitted bias).
@@ -52,18 +53,94 @@ CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left wid
 # MNIST test digits pasted 300 px tall), read from the canvas alone: numbers at gaps 0.1 / 0 /
 # -0.05 read 97.5 / 67 / 53 % → 99 / 71 / 55 %, single pen digits 99.0 → 99.58 %, MNIST
 # digits 99.0 → 99.17 % (14 → 9 cut in two). Bias +0.5: 98 / 72 / 55.5 %, 99.5 %, 99.13 %.
-CUT_COEF = np.array([-0.04107, -1.443, 0.581, -0.9213, -0.3101, 1.201, 1.025, 5.057, -0.3412, 1.54, -2.63, -6.326,
-                     -2.588, -1.225, 0.7738, 1.095, 1.277, -1.424, -1.487, -0.1864, 0.264, 0.2403, -0.2133])
-CUT_BIAS = -3.299
 
 
 @dataclass(frozen=True)
-class InkDigit:
-    """One digit found in the ink: its canvas box (x, y, w, h), what the model sees."""
+class Blob:
+    """Ink that may hold a digit (or several touching): its corner box on the canvas
+    (x0, y0, x1, y1) and its ink alone, other blobs reaching into the box masked."""
 
     box: tuple[int, int, int, int]
-    image: np.ndarray
-    probs: np.ndarray
+    ink: np.ndarray
+
+
+def _belong_together(part: tuple, other: tuple) -> bool:
+    """Whether two ink parts (corner boxes) are strokes of one digit: a small part (a 5's cap,
+    a 7's bar) over or beside a taller one; a shorter part all but touching a taller one but
+    ending well above its bottom (the L of an open 4: neighbouring digits share a baseline);
+    or parts lying over each other by most of the narrower one's width."""
+    small, tall = sorted((part, other), key=lambda b: b[3] - b[1])
+    small_h, tall_h = small[3] - small[1], tall[3] - tall[1]
+    overlap = min(small[2], tall[2]) - max(small[0], tall[0])
+    if small_h < 0.6 * tall_h:
+        near_vertically = small[3] > tall[1] - 0.3 * tall_h and small[1] < tall[1] + 1.3 * tall_h
+        return overlap > -0.08 * tall_h and near_vertically
+    above_baseline = tall[3] - small[3] > 0.25 * tall_h
+    if small_h < 0.9 * tall_h and overlap > -0.06 * tall_h and above_baseline:
+        return True
+    return overlap > 0.5 * min(small[2] - small[0], tall[2] - tall[0]) and overlap > 0.1 * tall_h
+
+
+def find_digits(canvas: np.ndarray) -> list[Blob]:
+    """The blobs of ink on a canvas that hold digits, left to right: specks are dropped, the
+    parts of one digit joined."""
+    binary = (canvas >= INK_THRESHOLD).view(np.uint8)
+    left, top, width, height = cv2.boundingRect(binary)
+    if width == 0:
+        return []
+    # Labelling only the inked region is ~15× faster than labelling a whole board canvas.
+    canvas, ink = canvas[top:top + height, left:left + width], binary[top:top + height, left:left + width]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    parts = _without_specks([((x, y, x + w, y + h), [i]) for i, (x, y, w, h) in
+                             enumerate(stats[:, :4].tolist()) if i > 0])
+    groups: list[tuple[tuple, list[int]]] = []
+    for box, members in sorted(parts, key=lambda p: -_area(p[0])):
+        groups.append((box, members))
+        merged = True
+        while merged:  # joining two groups can make a third belong, so repeat until stable
+            merged = False
+            for i in range(len(groups) - 1):
+                if _belong_together(groups[i][0], groups[-1][0]):
+                    box_i, members_i = groups.pop(i)
+                    box_last, members_last = groups.pop()
+                    groups.append((union(box_i, box_last), members_i + members_last))
+                    merged = True
+                    break
+    if len(groups) > 1:
+        groups = _without_stray_marks(groups, ink)
+    blobs = []
+    for (x0, y0, x1, y1), members in sorted(groups, key=lambda g: (g[0][0] + g[0][2]) / 2):
+        crop = canvas[y0:y1, x0:x1]
+        if count > 2:  # other digits may reach into this box: keep this digit's ink alone
+            crop = np.where(np.isin(labels[y0:y1, x0:x1], members), crop, 0).astype(np.uint8)
+        blobs.append(Blob((x0 + left, y0 + top, x1 + left, y1 + top), crop))
+    return blobs
+
+
+def _area(box: tuple) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _longer_side(box: tuple) -> int:
+    return max(box[2] - box[0], box[3] - box[1])
+
+
+def _without_specks(marks: list[tuple[tuple, list[int]]], pen: float = 0.0) -> list:
+    """The marks (corner box, label numbers) less the specks: those whose box's longer side,
+    less `pen`, is under SPECK_FRACTION of the largest one's, less `pen`."""
+    sides = [_longer_side(box) for box, _ in marks]
+    tallest = max(sides)
+    return [m for m, side in zip(marks, sides) if side - pen >= SPECK_FRACTION * (tallest - pen)]
+
+
+def _without_stray_marks(groups: list[tuple[tuple, list[int]]], ink: np.ndarray) -> list:
+    """The groups of ink parts less the lone marks whose pen path, their box less the pen
+    width, is a speck's, as group_strokes drops a stray touch of the pen: a fat pen makes a
+    dot's box far taller than its path (a 17 px pen, a dot a quarter as tall as a 0)."""
+    sides = [_longer_side(box) for box, _ in groups]
+    if min(sides) >= 0.5 * max(sides):  # no mark small enough (the pen width is only measured if one is)
+        return groups
+    return _without_specks(groups, pen=stroke_width(ink))
 
 
 def _narrowest_piece(height: float) -> int:
@@ -256,7 +333,8 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
     candidates = cut_candidates(searched, height * shrink, brush * shrink, classify, whole_probs, straight)
     if not candidates:
         return None
-    odds = [float(cut.features @ CUT_COEF + CUT_BIAS) for cut in candidates]
+    weights, bias = fitted_model("cut", CUT_FEATURE_NAMES)
+    odds = [float(cut.features @ weights + bias) for cut in candidates]
     if max(odds) <= 0:
         return None
     best = candidates[int(np.argmax(odds))]
@@ -311,24 +389,24 @@ def _crop_columns(ink: np.ndarray, offset: int) -> tuple[np.ndarray, int]:
     return ink[:, columns[0]:columns[-1] + 1], offset + int(columns[0])
 
 
-def read_ink(segments: list, classify: Classify) -> list[InkDigit]:
-    """Digits from ink segments (preprocess.find_digits), left to right: each segment is one
-    digit unless the cut model finds touching digits in it. Every segment is read whole first,
-    in one call: most are one digit, and the cut model weighs that reading too. Straight cuts
-    are tried only in a segment at most STRAIGHT_WIDEST digit heights wide, and its pieces: in a
-    scribble 23 heights long, cut into 93 pieces, they took 16-18 s."""
-    if not segments:
+def read_ink(blobs: list[Blob], classify: Classify) -> list[Reading]:
+    """The digits in blobs of ink (find_digits), left to right: each blob is one digit unless
+    the cut model finds touching digits in it. Every blob is read whole first, in one call:
+    most are one digit, and the cut model weighs that reading too. Straight cuts are tried
+    only in a blob at most STRAIGHT_WIDEST digit heights wide, and its pieces: in a scribble
+    23 heights long, cut into 93 pieces, they took 16-18 s."""
+    if not blobs:
         return []
-    heights = np.array([s.box[3] for s in segments], np.float64)
+    heights = np.array([b.box[3] - b.box[1] for b in blobs], np.float64)
     height = float(np.median(heights[heights >= 0.5 * heights.max()]))
-    images = np.stack([normalize_digit(segment.ink) for segment in segments])
+    images = np.stack([normalize_digit(blob.ink) for blob in blobs])
     pieces = []  # (canvas box, (image, probs) of one digit)
-    for segment, image, probs in zip(segments, images, classify(images)):
-        x, y, _, _ = segment.box
-        brush = stroke_width((segment.ink >= INK_THRESHOLD).view(np.uint8))
-        straight = segment.box[2] <= STRAIGHT_WIDEST * height
-        for offset, ink, reading in _split_blob(segment.ink, height, brush, classify, (image, probs), straight):
+    for blob, image, probs in zip(blobs, images, classify(images)):
+        x, y = blob.box[:2]
+        brush = stroke_width((blob.ink >= INK_THRESHOLD).view(np.uint8))
+        straight = blob.box[2] - blob.box[0] <= STRAIGHT_WIDEST * height
+        for offset, ink, reading in _split_blob(blob.ink, height, brush, classify, (image, probs), straight):
             x0, y0, x1, y1 = _ink_box(ink)
             pieces.append(((x + offset + x0, y + y0, x1 - x0, y1 - y0), reading))
     pieces.sort(key=lambda piece: piece[0][0] + piece[0][2] / 2)  # a cut piece's ink box moves its centre
-    return [InkDigit(box, image, probs) for box, (image, probs) in pieces]
+    return [Reading.of(probs, box, image) for box, (image, probs) in pieces]

@@ -1,5 +1,4 @@
-"""Loading image sets: MNIST (cache, keras, PyPI mirror), IDX files, class folders, pen data;
-the training data of a run (a subset, extra sources mixed in) and its validation split."""
+"""Loading image sets: MNIST (cache, keras, PyPI mirror), IDX files and class folders."""
 
 from __future__ import annotations
 
@@ -18,11 +17,9 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .errors import UserError
-from .files import replacing
-from .paths import MNIST_CACHE
-from .preprocess import normalize_digit
-from .strokes import brush_for, draw_strokes, read_unipen
+from ..common.errors import UserError
+from ..common.files import replacing
+from ..common.paths import MNIST_CACHE
 
 MNIST_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -319,156 +316,12 @@ def load_test_split(directory: Path, class_names: list[str], image_size: int = 2
     return images, labels
 
 
-# ---------------------------------------------------------------- extra training data
-
-def draw_pen_digit(strokes: list[np.ndarray], height: float, brush: int) -> np.ndarray:
-    """A pen digit drawn `height` pixels tall with a `brush`-pixel pen, as on the board."""
-    side = int(height / 0.7)  # draw_strokes leaves a 15 % margin on each side
-    return draw_strokes(strokes, brush=brush, size=(side, side))
-
-
-def vary_hand(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-    """The same digit as another hand might write it: slanted, turned, narrower or wider, and
-    with the small smooth wobbles of a pen (a few random waves across the digit)."""
-    points = np.concatenate(strokes)
-    centre, size = points.mean(axis=0), max(float(np.ptp(points, axis=0).max()), 1e-6)
-    angle, slant = rng.uniform(-0.15, 0.15), rng.uniform(-0.3, 0.3)
-    aspect = float(np.exp(rng.uniform(np.log(0.8), np.log(1.25))))
-    cos, sin = np.cos(angle), np.sin(angle)
-    transform = np.array([[cos, -sin], [sin, cos]]) @ np.array([[aspect, -slant], [0.0, 1.0]])
-    waves = rng.normal(0, 1, (2, 2, 2)) * 2 * np.pi / size   # (wave, axis of the wobble, x/y frequency)
-    phases, amplitude = rng.uniform(0, 2 * np.pi, (2, 2)), 0.025 * size
-
-    def move(stroke):
-        p = (stroke - centre) @ transform.T
-        wobble = sum(amplitude * np.sin(p @ waves[k].T + phases[k]) for k in range(2))
-        return p + wobble + centre
-
-    return [move(s) for s in strokes]
-
-
-def _top(stroke: np.ndarray) -> int:
-    return int(np.argmin(stroke[:, 1]))
-
-
-def vary_style(strokes: list[np.ndarray], label: str, rng: np.random.Generator) -> list[np.ndarray]:
-    """The digit in a style of writing it that pen data shows rarely: a 1 with a flag (and
-    sometimes a foot), a 7 with a bar across its stem; and, for any digit of several strokes,
-    strokes that do not quite meet (an open-topped 4, a loose cap on a 5)."""
-    points = np.concatenate(strokes)
-    low, high = points.min(axis=0), points.max(axis=0)
-    height = max(float(high[1] - low[1]), 1e-6)
-    strokes = [s.copy() for s in strokes]
-    if label == "1" and len(strokes) == 1:
-        stem = strokes[0]
-        top = stem[_top(stem)]
-        angle, length = rng.uniform(np.radians(20), np.radians(55)), rng.uniform(0.2, 0.4) * height
-        flag = np.array([top - length * np.array([np.cos(angle), -np.sin(angle)]), top])
-        strokes = [np.r_[flag[:1], stem[_top(stem):]], *([stem[:_top(stem)]] if _top(stem) > 1 else [])]
-        if rng.random() < 0.4:  # a foot
-            bottom = stem[np.argmax(stem[:, 1])]
-            half = rng.uniform(0.15, 0.3) * height
-            strokes.append(np.array([bottom - (half, 0), bottom + (half, 0)]))
-    elif label == "7":
-        path = max(strokes, key=len)
-        middle = path[np.argmin(np.abs(path[:, 1] - (low[1] + rng.uniform(0.45, 0.6) * height)))]
-        half, tilt = rng.uniform(0.15, 0.25) * height, rng.uniform(-0.15, 0.15)
-        strokes.append(np.array([middle - (half, half * tilt), middle + (half, half * tilt)]))
-    if len(strokes) > 1:
-        strokes = [s + rng.normal(0, 0.04 * height, 2) for s in strokes]
-    return strokes
-
-
-def pen_renderings(strokes: list[np.ndarray], count: int, rng: np.random.Generator,
-                   label: str = "") -> list[np.ndarray]:
-    """`count` 28×28 inputs of one pen digit: the first as written, at the board's usual size
-    and brush; the rest as other hands might write it (vary_hand, and half the time
-    vary_style), at random sizes (50–420 px) and brushes (2–20 px, at most 30 % of the
-    height), because mouse digits come large and small, with thin and fat brushes."""
-    inputs = [normalize_digit(draw_pen_digit(strokes, 360, brush_for(600)))]
-    for _ in range(count - 1):
-        height = float(np.exp(rng.uniform(np.log(50), np.log(420))))
-        brush = int(min(rng.integers(2, 21), 0.3 * height))
-        styled = vary_style(strokes, label, rng) if rng.random() < 0.5 else strokes
-        inputs.append(normalize_digit(draw_pen_digit(vary_hand(styled, rng), height, brush)))
-    return inputs
-
-
-def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 0,
-               echo: Callable[[str], None] = print):
-    """(images, labels, groups) from a class-folder set or a UNIPEN pen file, as 28×28 inputs.
-
-    Each sample appears `repeat` times: pen digits drawn anew each time at another size and
-    brush through the board's own drawing and normalisation, images simply repeated. `groups`
-    numbers the sample each image came from, so its copies stay on one side of a split."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"--extra path does not exist: {path}")
-    if path.is_file():
-        rng = np.random.default_rng(seed)
-        samples = read_unipen(path)
-        images = np.stack([image for s in samples for image in pen_renderings(s.strokes, repeat, rng, s.label)])
-        labels = [s.label for s in samples for _ in range(repeat)]
-    else:
-        folder = load_class_folders(path, echo=echo, min_classes=1)  # drawn/7/ alone is fine here
-        images = np.repeat(np.concatenate([folder.x_train, folder.x_test]), repeat, axis=0)
-        labels = [folder.class_names[i] for i in np.concatenate([folder.y_train, folder.y_test])
-                  for _ in range(repeat)]
-    unknown = sorted(set(labels) - set(class_names))
-    if unknown:
-        raise UserError(f"--extra {path}: classes {unknown} are not among {class_names}")
-    groups = np.arange(len(labels)) // repeat
-    return images, np.array([class_names.index(label) for label in labels], np.int64), groups
-
-
-def pen_digits(extra: list[str]) -> list:
-    """The pen digits (strokes.PenDigit) among `extra` sources: those of its UNIPEN files."""
-    return [digit for path in extra if Path(path).is_file() for digit in read_unipen(Path(path))]
-
-
-# ---------------------------------------------------------------- a run's training data
-
-def load_training_data(spec: str, image_size: int | None, channels: int, extra: list[str],
-                       extra_repeat: int, limit: int | None, seed: int,
-                       echo: Callable[[str], None] = print) -> Dataset:
-    """The data set `spec` (a seeded subset of `limit` training images) with every `extra`
-    source mixed in; `groups` numbers the sample each training image came from."""
-    dataset = load_data(spec, image_size, channels, echo=echo)
-    if limit is not None:
-        dataset.x_train, dataset.y_train = subset(dataset.x_train, dataset.y_train, limit, seed)
-    groups = [np.arange(len(dataset.x_train))]
-    for path in extra:
-        x_extra, y_extra, extra_groups = load_extra(Path(path), dataset.class_names, extra_repeat,
-                                                    seed, echo=echo)
-        if x_extra.shape[1:] != dataset.x_train.shape[1:]:
-            raise UserError(f"--extra {path}: images are {x_extra.shape[1:]}, "
-                            f"but the data's are {dataset.x_train.shape[1:]}")
-        echo(f"extra: {len(x_extra)} images from {path} ({extra_repeat} per sample)")
-        groups.append(extra_groups + sum(len(g) for g in groups))
-        dataset.x_train = np.concatenate([dataset.x_train, x_extra])
-        dataset.y_train = np.concatenate([dataset.y_train, y_extra])
-    dataset.groups = np.concatenate(groups)
-    return dataset
-
-
 def subset(x: np.ndarray, y: np.ndarray, limit: int, seed: int):
     """`limit` random samples, seeded; everything when limit is larger."""
     if limit >= len(x):
         return x, y
     pick = np.random.default_rng(seed).choice(len(x), limit, replace=False)
     return x[pick], y[pick]
-
-
-def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int,
-                     groups: np.ndarray | None = None):
-    """A seeded random (train, validation) split; images of one group (copies of one sample)
-    all land on the same side."""
-    groups = np.arange(len(x)) if groups is None else np.asarray(groups)
-    unique = np.unique(groups)
-    n_val = max(1, int(round(len(unique) * fraction)))
-    held_out = np.random.default_rng(seed).permutation(unique)[:n_val]
-    is_val = np.isin(groups, held_out)
-    return (x[~is_val], y[~is_val]), (x[is_val], y[is_val])
 
 
 def as_model_input(images: np.ndarray) -> np.ndarray:

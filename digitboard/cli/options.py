@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from .errors import UserError
+from ..common.errors import UserError
 
 
 class OneLineError(click.ClickException):

@@ -9,10 +9,10 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from .preprocess import SIDE
-from .recognizer import Recognizer
-from .strokes import PenDigit, brush_for, draw_strokes, fit_strokes
-from .data import as_model_input
+from ..read.image import SIDE
+from ..read.recognizer import Recognizer
+from ..data.pen import brush_for, draw_strokes, fit_strokes, PenDigit
+from ..data.images import as_model_input
 
 
 def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:

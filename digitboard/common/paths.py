@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent.parent
+ROOT = PACKAGE.parent
 MODELS_DIR = ROOT / "models"
 DATASETS_DIR = ROOT / "datasets"
 REPORTS_DIR = ROOT / "reports"
@@ -10,5 +11,5 @@ DEFAULT_MODEL = MODELS_DIR / "best.keras"
 PERSONAL_MODEL = MODELS_DIR / "mine.keras"   # what the board's T and `train.py --personalise` write
 MNIST_CACHE = DATASETS_DIR / "mnist.npz"
 DRAWN_DIR = DATASETS_DIR / "drawn"
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
+DEMO_DIR = PACKAGE / "board" / "demo"
 SHARED_PENDIGITS = ROOT.parent / "shared" / "pendigits" / "pendigits-orig.tra"

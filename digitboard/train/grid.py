@@ -11,13 +11,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from . import training
+from . import fit
 from .config import write_config
-from .data import Dataset, as_model_input
-from .errors import UserError
-from .files import write_text
-from .model import build_model
-from .training import TrainConfig
+from ..data.images import as_model_input, Dataset
+from ..common.errors import UserError
+from ..common.files import write_text
+from .networks import build_model
+from .fit import TrainConfig
 
 SCORES = ("val_accuracy", "val_loss", "best_epoch", "epochs_run", "seconds")
 TABLE_NAME = "grid.csv"
@@ -55,12 +55,12 @@ def sort_rows(rows: list[dict]) -> list[dict]:
 
 def run_grid(data: Dataset, base: TrainConfig, points: Iterable[dict], total: int,
              on_row: Callable[[list[dict]], None] = lambda rows: None) -> GridResult:
-    """Train every combination with `training.fit_trial`; `on_row(sorted rows)` after each one
+    """Train every combination with `fit.fit_trial`; `on_row(sorted rows)` after each one
     (to save the table as it grows). Ctrl-C stops the search and keeps the rows so far."""
     rows = []
     try:
         for point in points:
-            rows.append({**point, **training.fit_trial(data, replace(base, **point))})
+            rows.append({**point, **fit.fit_trial(data, replace(base, **point))})
             on_row(sort_rows(rows))
     except KeyboardInterrupt:
         return GridResult(sort_rows(rows), total, interrupted=True)

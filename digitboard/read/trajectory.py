@@ -9,17 +9,13 @@ flagged pen-up), each point its position in the digit's box and the pen's direct
 
 Its probabilities are combined with the image classifier's (`combine`) wherever read() has
 strokes, so they complement each other: writers the image classifier misreads are often read
-right from their strokes, and the other way round. training.train_stroke_model fits it on pen
-data beside an image model; personalise.teach_stroke_model teaches it a person's strokes.
+right from their strokes, and the other way round. train.fit.train_stroke_model fits it on pen
+data beside an image model; train.teach teaches it a person's strokes.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-
-from .errors import UserError
 
 PATH_POINTS = 64           # points a path is resampled to
 PATH_FEATURES = 5          # x, y, direction x, direction y, pen down (1) or moving between strokes (0)
@@ -59,62 +55,3 @@ def combine(image_probs: np.ndarray, stroke_probs: np.ndarray, weight: float = S
     log = np.log(image_probs + 1e-7) + weight * np.log(stroke_probs + 1e-7)
     probs = np.exp(log - log.max(axis=1, keepdims=True))
     return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
-def stroke_model_path(model_path: Path) -> Path:
-    """Where the stroke model of an image model lives: `best.keras` → `best.strokes.keras`."""
-    model_path = Path(model_path)
-    return model_path.with_name(model_path.stem + ".strokes.keras")
-
-
-def replay_path(stroke_model: Path) -> Path:
-    """Where a sample of the stroke model's own training paths lives, for teaching it without
-    forgetting (the pen files it learned from may not be on a user's machine):
-    `best.strokes.keras` → `best.strokes.npz`."""
-    return Path(stroke_model).with_suffix(".npz")
-
-
-def named_stroke_model(model_path: Path) -> Path | None:
-    """The stroke model that the card of the image model at `model_path` names, when it is
-    there; None for a model without one (or without a readable card: it reads images alone)."""
-    from .model import read_card
-
-    try:
-        name = (read_card(model_path).get("stroke_model") or {}).get("file")
-    except (UserError, AttributeError):
-        return None
-    found = Path(model_path).parent / name if isinstance(name, str) else None
-    return found if found is not None and found.is_file() else None
-
-
-def build_stroke_model():
-    """A 1-D convolutional network over the path: (PATH_POINTS, PATH_FEATURES) → 10 probabilities."""
-    from .model import BN_MOMENTUM, _keras
-
-    keras = _keras()
-    layers = keras.layers
-
-    def conv(filters):
-        return [layers.Conv1D(filters, 5, padding="same", use_bias=False),
-                layers.BatchNormalization(momentum=BN_MOMENTUM), layers.ReLU()]
-
-    return keras.Sequential([keras.Input((PATH_POINTS, PATH_FEATURES)),
-                             *conv(64), *conv(64), layers.MaxPooling1D(),     # (32, 64)
-                             *conv(128), *conv(128), layers.MaxPooling1D(),   # (16, 128)
-                             *conv(128), layers.GlobalAveragePooling1D(),      # (128,)
-                             layers.Dropout(0.3), layers.Dense(10, activation="softmax")],
-                            name="digitboard_strokes")
-
-
-REORDER = 0.2              # share of varied copies whose strokes come in another order
-REVERSE = 0.1              # chance of each stroke of a varied copy being drawn the other way
-
-
-def vary_order(strokes: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
-    """The strokes as a writer with other habits might draw them: sometimes in another order,
-    sometimes one the other way round (the bar of a 4 last, a 0 clockwise). Without this the
-    stroke model trusts the 24 writers' habits too much: unseen writers read 98.2 % instead
-    of 99.2 %."""
-    if len(strokes) > 1 and rng.random() < REORDER:
-        strokes = [strokes[i] for i in rng.permutation(len(strokes))]
-    return [s[::-1] if rng.random() < REVERSE else s for s in strokes]

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .errors import UserError
-from .files import replacing
-from .model import (ARCHITECTURES, build_model, load_model_file, model_card, read_network, tf_device,
-                    write_card)
+from ..common.errors import UserError
+from ..common.files import replacing
+from ..read.model_files import load_model_file, model_card, tf_device, write_card
+from .networks import ARCHITECTURES, build_model, read_network
 
 if TYPE_CHECKING:  # .data loads OpenCV, which `train.py --help` can do without
-    from .data import Dataset
+    from ..data.images import Dataset
 
 SCHEDULES = ("cosine", "exponential", "constant")
 OPTIMIZERS = ("adam", "sgd")
@@ -52,71 +52,10 @@ class TrainConfig:
     members: int = 1                   # image models from seeds seed, seed + 1, …, read as one
 
 
-ELASTIC = 0.6  # pixels (at 28×28): typical size of the smooth random warp that makes each digit a new hand
-
-
-def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
-    """Random changes that mouse- and pen-drawn digits show: slant, size, position, the small
-    wobbles of a hand (an elastic warp, Simard et al. 2003), and stroke width.
-
-    The geometric changes are composed into one map from output to input pixels and applied
-    in one resampling (OpenCV's remap), since chaining resamplings blurs 28×28 digits. `size`
-    (h, w) of other image sets moves the centre and scales the shift and the warp. Returns a
-    tf.data map over batches (images (n, h, w, c) float32, labels)."""
-    import cv2
-    import tensorflow as tf
-
-    rng = np.random.default_rng(seed)
-    height, width = size
-    centre_x, centre_y = (width - 1) / 2, (height - 1) / 2  # 13.5 for 28×28
-    unit = min(height, width) / 28
-    rows, columns = np.mgrid[0:height, 0:width].astype(np.float32)
-    x, y = columns - centre_x, rows - centre_y  # rotate, shear and zoom about the centre
-    widen = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
-    # bicubic interpolation from 4 grid points to the image's rows and columns, as matrices
-    spread_y, spread_x = (cv2.resize(np.eye(4, dtype=np.float32), (side, 4), interpolation=cv2.INTER_CUBIC)
-                          for side in (height, width))
-
-    def random_maps(n):  # input x and y (n, h, w) for each output pixel
-        angle, shear = rng.uniform(-0.2, 0.2, (2, n, 1, 1))  # ±11°
-        scale = rng.uniform(0.85, 1.12, (n, 1, 1))           # < 1 draws the digit larger
-        aspect = rng.uniform(0.9, 1.1, (n, 1, 1))
-        shift_x, shift_y = rng.uniform(-2.5 * unit, 2.5 * unit, (2, n, 1, 1))
-        cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
-        in_x = cos * aspect * x + (-sin + shear * cos) * y + centre_x + shift_x
-        in_y = sin * aspect * x + (cos + shear * sin) * y + centre_y + shift_y
-        # a smooth warp: random offsets on a 4×4 grid, interpolated over the image
-        grid = rng.normal(size=(n, 2, 4, 4)).astype(np.float32)
-        warp = spread_y.T @ grid @ spread_x * (ELASTIC * unit)  # (n, 2, h, w)
-        return (in_x + warp[:, 0]).astype(np.float32), (in_y + warp[:, 1]).astype(np.float32)
-
-    def augment_batch(images: np.ndarray) -> np.ndarray:
-        moved = np.empty_like(images)
-        for image, map_x, map_y, into in zip(images, *random_maps(len(images)), moved):
-            into[:] = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR,
-                                borderMode=cv2.BORDER_CONSTANT).reshape(image.shape)
-        # stroke width: blend towards a 3×3 dilation or erosion, per image
-        amount = rng.uniform(-0.5, 0.5, (len(images), 1, 1, 1)).astype(np.float32)
-        towards = np.where(amount > 0, morph(cv2.dilate, moved), morph(cv2.erode, moved))
-        return np.clip(moved + np.abs(amount) * (towards - moved), 0.0, 255.0)
-
-    def morph(operation, images):  # one OpenCV call per 128 images and channels (its limit)
-        n, h, w, c = images.shape
-        planes = images.transpose(1, 2, 0, 3).reshape(h, w, n * c)
-        done = [operation(np.ascontiguousarray(planes[..., start:start + 128]), widen).reshape(h, w, -1)
-                for start in range(0, n * c, 128)]
-        return np.concatenate(done, axis=2).reshape(h, w, n, c).transpose(2, 0, 1, 3)
-
-    def augment(images, labels):
-        images = tf.cast(images, tf.float32)
-        varied = tf.numpy_function(augment_batch, [images], tf.float32, stateful=True)
-        return tf.ensure_shape(varied, images.shape), labels
-
-    return augment
-
-
 def make_datasets(x_train, y_train, x_val, y_val, batch_size: int, augment: bool, seed: int):
     import tensorflow as tf
+
+    from .augment import make_augmenter
 
     train = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
              .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
@@ -271,7 +210,8 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
     Returns (model, device, training images, (x_train, y_train), (x_val, y_val))."""
     import keras
 
-    from .data import as_model_input, split_validation
+    from ..data.images import as_model_input
+    from .data import split_validation
 
     keras.utils.set_random_seed(config.seed + member)
     device = tf_device()
@@ -425,9 +365,9 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
     named in the card."""
     import keras
 
-    from .data import as_model_input
-    from .model import ensemble
-    from .plots import plot_curves
+    from ..data.images import as_model_input
+    from .networks import ensemble
+    from ..measure.plots import plot_curves
 
     x_test = as_model_input(data.x_test)
     member_scores = []  # of each member, for the card of an ensemble
@@ -484,7 +424,7 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         validation_samples=fitted[0].validation_samples,
         class_names=list(data.class_names), input_shape=list(as_model_input(data.x_train[:1]).shape[1:]))
     if pen_digits and config.stroke_epochs and not interrupted:
-        from .trajectory import stroke_model_path
+        from ..read.model_files import stroke_model_path
 
         card["stroke_model"] = train_stroke_model(pen_digits, stroke_model_path(out), config.stroke_epochs,
                                                   seed=config.seed, echo=echo)
@@ -508,7 +448,8 @@ def _ensemble_scores(model, data: Dataset, config: TrainConfig, fitted: list[Fit
     ensemble on their shared validation split (with the epochs of the first member)."""
     if len(fitted) == 1:
         return fitted[0].scores()
-    from .data import as_model_input, split_validation
+    from ..data.images import as_model_input
+    from .data import split_validation
 
     _, (x_val, y_val) = split_validation(as_model_input(data.x_train), data.y_train, config.validation_split,
                                          config.seed, data.groups)
@@ -538,8 +479,9 @@ def stroke_training_set(digits: list, copies: int, rng: np.random.Generator) -> 
     """(paths (n, PATH_POINTS, PATH_FEATURES), labels): each pen digit as written and `copies` − 1
     times as another hand might write it (data.vary_hand, half the time data.vary_style, and
     vary_order)."""
-    from .data import vary_hand, vary_style
-    from .trajectory import path_features, vary_order
+    from .augment import vary_hand, vary_style
+    from ..read.trajectory import path_features
+    from .augment import vary_order
 
     paths, labels = [], []
     for digit in digits:
@@ -557,7 +499,9 @@ def train_stroke_model(digits: list, out: Path, epochs: int, copies: int = STROK
     returns what the model card records of it."""
     import keras
 
-    from .trajectory import STROKE_WEIGHT, build_stroke_model, replay_path
+    from ..read.model_files import replay_path
+    from ..read.trajectory import STROKE_WEIGHT
+    from .networks import build_stroke_model
 
     started = time.time()
     keras.utils.set_random_seed(seed)

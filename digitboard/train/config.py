@@ -16,11 +16,11 @@ import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .errors import UserError
-from .files import write_text
-from .model import ARCHITECTURES
-from .paths import DEFAULT_MODEL
-from .training import TrainConfig
+from ..common.errors import UserError
+from ..common.files import write_text
+from .networks import ARCHITECTURES
+from ..common.paths import DEFAULT_MODEL
+from .fit import TrainConfig
 
 
 @dataclass

@@ -1,0 +1,92 @@
+"""`python board.py`: the live drawing board. Draw digits with the mouse and watch the
+model read them; the board opens at once and loads the model in the background.
+
+`--kiosk` runs it unattended (fullscreen, idle clear, attract loop; quit with
+Ctrl+Shift+Q). `--replay FILE --snapshot OUT.png` draws a file's digits through real
+mouse events, prints `read: 4 0 7` and exits: headless with SDL_VIDEODRIVER=dummy.
+Without a display, and asked for neither, the board says so and exits.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from ..board.loop import MAX_REPLAY_DIGITS, REPLAY_TIMEOUT_S, BoardOptions, replay_number, run_board
+from ..board.reader import BOARD_THREADS
+from ..read.recognizer import load_recognizer
+from ..board.state import load_demo_digits, settled
+from ..common.errors import UserError
+from ..common.paths import DEFAULT_MODEL, DEMO_DIR
+from ..data.pen import read_drawing
+from .options import Command, ExistingPath, Size
+
+
+@click.command(cls=Command, context_settings={"show_default": True})
+@click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              help="Digit reader to use (.keras or .h5); the board opens even when it is missing.")
+@click.option("--kiosk", is_flag=True,
+              help="Unattended: fullscreen, large type, idle clear, attract loop; quit with Ctrl+Shift+Q.")
+@click.option("--idle", type=click.FloatRange(1), default=30.0, metavar="SECONDS",
+              help="Kiosk: seconds without input before the board clears and plays demo numbers.")
+@click.option("--demo", type=ExistingPath(path_type=Path), default=DEMO_DIR,
+              help="Kiosk demo digits: stroke JSON or UNIPEN file, or a folder of stroke JSON.")
+@click.option("--replay", type=ExistingPath(dir_okay=False, path_type=Path), default=None,
+              help="Draw this file's digits through mouse events, print the reading, exit: a stroke JSON "
+                   "saved by the board where it was drawn, UNIPEN pen data as one number.")
+@click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the window as this PNG on exit (with --replay: once the reading settles).")
+@click.option("--stats", is_flag=True,
+              help="At exit print one JSON line: frames, fps_mean, frame_ms_p99, read_ms_p50.")
+@click.option("--size", type=Size(smallest=(320, 240)), default="1024x720",
+              help="Window size WIDTHxHEIGHT (the kiosk is fullscreen).")
+@click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
+@click.option("--allow-teach", is_flag=True,
+              help="Kiosk: let visitors label drawings (0-9) and teach (T); off by default.")
+def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps, allow_teach):
+    """Draw digits with the mouse; the model reads them live.
+
+    Keys: N, C or right click clear; Ctrl+Z or Backspace undo; 0-9 label the drawing (one
+    digit: its key; several: type the number, left to right) and save each digit under
+    datasets/drawn/<digit>/; T teach a personal model your handwriting in the background
+    (models/mine.keras); M switch between the shipped and the personal model; S screenshot;
+    F fullscreen; H help; Esc or Q quit (kiosk: Ctrl+Shift+Q)."""
+    demo_given = click.get_current_context().get_parameter_source("demo").name != "DEFAULT"
+    demo_digits = _read_option_file("--demo", load_demo_digits, demo) if kiosk or demo_given else []
+    replay_digits, drawn_on = _read_option_file("--replay", read_drawing, replay) if replay is not None \
+        else (None, None)
+    if replay_digits is not None and len(replay_digits) > MAX_REPLAY_DIGITS:
+        raise UserError(f"--replay {replay} holds {len(replay_digits)} digits; a replay draws at "
+                        f"most {MAX_REPLAY_DIGITS} as one number")
+    options = BoardOptions(partial(load_recognizer, model, threads=BOARD_THREADS), model.name, size,
+                           fps, kiosk, idle, tuple(demo_digits), snapshot=snapshot,
+                           max_seconds=REPLAY_TIMEOUT_S if replay else None,
+                           headless=replay is not None, model=model, allow_teach=allow_teach)
+    try:
+        board, timings = run_board(options, on_frame=replay_number(replay_digits, drawn_on) if replay else None)
+    except KeyboardInterrupt:  # Ctrl+C in the terminal: the window is closed already
+        raise SystemExit(130) from None
+    read = replay is not None and board.model_state == "ready" and settled(board)
+    if read:
+        click.echo("read: " + " ".join(str(r.digit) for r in board.readings))
+    if stats:
+        click.echo(json.dumps(timings.summary()))  # the last line, like evaluate.py --json
+    if replay is not None and not read:
+        if board.model_state == "failed":
+            raise UserError(board.model_message)
+        raise click.ClickException(f"the reading did not settle within {REPLAY_TIMEOUT_S:.0f} s")
+
+
+def _read_option_file(option: str, read: Callable, path: Path):
+    try:
+        return read(path)
+    except UserError as err:
+        raise UserError(f"{option}: {err}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,249 @@
+"""Train a digit reader on MNIST (or another image set) and save the best model.
+
+`python train.py` with no options trains the shipped model's architecture on
+MNIST and writes models/best.keras with its model card, history and curves.
+`--config FILE` takes options from a JSON or TOML file (the command line wins);
+with `--grid`, every list of values in it is searched.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from .options import Command, command_line, ExistingPath
+from ..train.config import check_config, read_config, RunSettings
+from ..common.errors import UserError
+from ..train.networks import ARCHITECTURES
+from ..train.fit import OPTIMIZERS, SCHEDULES, TrainConfig
+
+DEFAULTS = TrainConfig()  # the CLI's defaults are the library's
+RUN = RunSettings()
+GRID_LIMIT = 5000         # images per grid combination when --limit is not given
+GRID = "digitboard.grid"  # where --config leaves its lists of values in ctx.meta
+
+
+def load_config(ctx, param, path):
+    """--config FILE: its settings become the options' defaults (so the command line wins);
+    its lists of values wait for --grid. Every value is checked now, as its option checks a
+    value on the command line."""
+    if path is None:
+        return None
+    settings, grid = check_config(read_config(path), str(path))
+    options = {p.name: p for p in ctx.command.params}
+    for key, value in settings.items():
+        _as_option_takes_it(ctx, options[key], value, path)
+    ctx.meta[GRID] = {key: [_as_option_takes_it(ctx, options[key], v, path) for v in values]
+                      for key, values in grid.items()}
+    ctx.default_map = {**(ctx.default_map or {}), **settings}
+    return path
+
+
+def _as_option_takes_it(ctx, option: click.Option, value, path: Path):
+    try:
+        return option.process_value(ctx, value)
+    except click.BadParameter as err:  # a bad value in a file is bad data: one line
+        raise UserError(f"{path}: {err.format_message()}") from None
+
+
+def check_arch(ctx, param, value):
+    if value in ARCHITECTURES or (value.endswith(".json") and Path(value).is_file()):
+        return value
+    if value.endswith(".json"):
+        raise UserError(f"--arch {value}: no network file")
+    raise UserError(f"--arch: {value!r} is neither a built-in architecture "
+                    f"({', '.join(ARCHITECTURES)}) nor a JSON network file")
+
+
+@click.command(cls=Command, context_settings={"show_default": True})
+@click.option("--config", type=ExistingPath(dir_okay=False, path_type=Path),
+              is_eager=True, callback=load_config,
+              help="A JSON or TOML file of these options (learning_rate = 0.001, …); "
+                   "options on the command line win.")
+@click.option("--grid", is_flag=True, default=RUN.grid,
+              help=f"Search every list of values in --config: each combination trains on --limit "
+                   f"images ({GRID_LIMIT} if not given) and is scored on its validation split; "
+                   "writes grid.csv and grid-best.json beside --out.")
+@click.option("--data", default=RUN.data,
+              help="'mnist', a folder of IDX files, or a folder with one sub-folder per class.")
+@click.option("--image-size", type=click.IntRange(8, 1024), default=RUN.image_size, show_default="28",
+              help="Side that class-folder images are resized to (MNIST and IDX keep their own).")
+@click.option("--channels", type=click.Choice([1, 3]), default=RUN.channels,
+              help="Class-folder images as grayscale (1) or colour (3).")
+@click.option("--extra", multiple=True, type=ExistingPath(), default=RUN.extra,
+              help="More training data (repeatable): a class-folder set such as datasets/drawn, "
+                   "or pen data in UNIPEN text format.")
+@click.option("--extra-repeat", type=click.IntRange(1), default=RUN.extra_repeat,
+              help="Copies of each --extra sample in training: pen digits drawn anew at random "
+                   "sizes and brushes, images repeated (each copy augmented anew).")
+@click.option("--init-from", type=ExistingPath(dir_okay=False, path_type=Path), default=RUN.init_from,
+              help="Fine-tune this model instead of starting from scratch.")
+@click.option("--arch", default=DEFAULTS.arch, callback=check_arch, metavar="cnn|small|FILE.json",
+              help="Network architecture: built-in, or a JSON list of Keras layers.")
+@click.option("--filters", type=click.IntRange(1), default=DEFAULTS.filters, show_default="32 for cnn, 16 for small",
+              help="Filters of the first convolutions (later ones have twice as many).")
+@click.option("--kernel-size", type=click.IntRange(1), default=DEFAULTS.kernel_size, show_default="3",
+              help="Side of the convolution kernels.")
+@click.option("--units", type=click.IntRange(0), default=DEFAULTS.units, show_default="128 for cnn, 0 for small",
+              help="Units of the hidden Dense layer (0: none).")
+@click.option("--dropout", type=click.FloatRange(0, 0.9), default=DEFAULTS.dropout,
+              help="Dropout before the classifier (built-in architectures).")
+@click.option("--epochs", type=click.IntRange(1), default=DEFAULTS.epochs,
+              help="Upper bound on epochs; early stopping may end sooner.")
+@click.option("--batch-size", type=click.IntRange(1), default=DEFAULTS.batch_size,
+              show_default="128; smaller for small sets, for ~150 steps an epoch",
+              help="Images per step.")
+@click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
+              default=DEFAULTS.learning_rate,
+              help="Peak (cosine), initial (exponential) or fixed (constant) learning rate.")
+@click.option("--schedule", type=click.Choice(SCHEDULES), default=DEFAULTS.schedule,
+              help="cosine: one epoch of warm-up, then cosine decay; exponential: times "
+                   "--decay-rate every --decay-steps.")
+@click.option("--decay-steps", type=click.IntRange(1), default=DEFAULTS.decay_steps,
+              show_default="the whole run for cosine, one epoch for exponential",
+              help="Steps the learning rate decays over.")
+@click.option("--decay-rate", type=click.FloatRange(0, 1, min_open=True), default=DEFAULTS.decay_rate,
+              help="Exponential schedule: the rate's factor every --decay-steps.")
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=DEFAULTS.optimizer,
+              help="Adam, or SGD with --momentum.")
+@click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.momentum,
+              help="SGD momentum.")
+@click.option("--patience", type=click.IntRange(1), default=DEFAULTS.patience,
+              help="Epochs without a lower validation loss before stopping.")
+@click.option("--validation-split", type=click.FloatRange(0, 0.5, min_open=True),
+              default=DEFAULTS.validation_split, help="Fraction of training data held out for validation.")
+@click.option("--augment/--no-augment", default=DEFAULTS.augment,
+              help="Random rotation, shear, zoom, shift and stroke-width changes.")
+@click.option("--stroke-epochs", type=click.IntRange(0), default=DEFAULTS.stroke_epochs,
+              help="With pen data in --extra: epochs of the stroke model trained on its pen paths, "
+                   "which read() combines with the image model where it has strokes (0: none).")
+@click.option("--members", type=click.IntRange(1, 8), default=DEFAULTS.members,
+              help="Image models to train, from seeds --seed, --seed + 1, …; saved as one model that "
+                   "averages their probabilities (an ensemble: fewer misreads, one call to read).")
+@click.option("--seed", type=int, default=DEFAULTS.seed, help="Random seed.")
+@click.option("--limit", type=click.IntRange(1), default=RUN.limit,
+              help="Train on this many random images only (quick runs).")
+@click.option("--mixed-precision/--no-mixed-precision", default=DEFAULTS.mixed_precision,
+              help="float16 compute on a GPU (ignored on the CPU).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=RUN.out,
+              show_default="models/best.keras; models/mine.keras with --personalise",
+              help="Where the best model goes; history.csv, curves.png and the card go beside it.")
+@click.option("--personalise", type=ExistingPath(file_okay=False, path_type=Path), default=RUN.personalise,
+              metavar="DIR",
+              help="Teach a model your handwriting in seconds: the drawings in DIR/<digit>/ (the board's "
+                   "datasets/drawn) teach --init-from (default models/best.keras); writes --out "
+                   "(default models/mine.keras) and its card.")
+def main(**options):
+    """Train a digit reader; the epoch with the lowest validation loss is kept in --out."""
+    from ..data.images import DIGIT_NAMES
+    from ..train.data import load_training_data, pen_digits
+    from ..train.fit import train
+
+    out, grid = options["out"], options["grid"]
+    if out.suffix != ".keras":  # the checkpoint saves whole models only as .keras
+        raise UserError(f"--out {out}: the model file must end in .keras")
+    if options["personalise"] is not None:
+        return personalise(options)
+    config = TrainConfig(**{f.name: options[f.name] for f in fields(TrainConfig)})
+    axes = grid_axes(click.get_current_context(), grid, options["config"])
+    if grid and options["init_from"] is not None:
+        raise UserError("--grid trains every combination from scratch: drop --init-from")
+    limit = GRID_LIMIT if grid and options["limit"] is None else options["limit"]
+    dataset = load_training_data(options["data"], options["image_size"], options["channels"],
+                                 options["extra"], options["extra_repeat"], limit, config.seed,
+                                 echo=click.echo)
+    if grid:
+        return grid_search(dataset, config, axes, out, options)
+    card = train(dataset, config, out, init_from=options["init_from"],
+                 extra_sources=list(options["extra"]), command=command_line(),
+                 config_file=str(options["config"]) if options["config"] else None,
+                 pen_digits=pen_digits(options["extra"]) if dataset.class_names == DIGIT_NAMES else [],
+                 echo=click.echo)
+    test = (f"test accuracy {card['test_accuracy']:.4f}, loss {card['test_loss']:.4f}"
+            if "test_accuracy" in card else "no test set")
+    short = card["too_short_to_trust"]
+    epochs = (f"best epoch {card['best_epoch']}/{card['epochs_run']}" if "members" not in card else
+              f"{len(card['members'])} members, best epochs "
+              + ", ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in card["members"]))
+    click.echo(f"{epochs}: val accuracy {card['best_val_accuracy']:.4f}, {test}, "
+               f"{card['wall_time_s'] / 60:.1f} min on {card['device']} → {out}"
+               + (f"; too short to trust: {short}" if short else ""))
+
+
+def personalise(options: dict) -> None:
+    """--personalise DIR: the board's teach, from the command line."""
+    from ..data.images import load_mnist
+    from ..common.paths import DEFAULT_MODEL, PERSONAL_MODEL
+    from ..data.drawings import load_drawings
+    from ..train.teach import check_writable, personalise as teach, replay_data
+
+    ctx = click.get_current_context()
+    given = {name for name in options if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
+    ignored = given - {"personalise", "init_from", "out", "seed", "config"}
+    if ignored:
+        flags = ", ".join("--" + name.replace("_", "-") for name in sorted(ignored))
+        raise UserError(f"--personalise has its own recipe: drop {flags}")
+    base = options["init_from"] or DEFAULT_MODEL
+    out = options["out"] if "out" in given else PERSONAL_MODEL
+    if out.resolve() == base.resolve():
+        raise UserError(f"--out {out} is the model being taught: write the personal model elsewhere")
+    check_writable(out)
+    drawings = load_drawings(options["personalise"])
+    counts = ", ".join(f"{digit}: {n}" for digit, n in drawings.counts().items())
+    click.echo(f"teaching {base} {len(drawings.labels)} drawings ({counts})"
+               + (f"; skipped {len(drawings.skipped)} unreadable: {', '.join(drawings.skipped[:3])}"
+                  if drawings.skipped else ""))
+    mnist = load_mnist(echo=click.echo)
+    card = teach(base, drawings, out, replay_data(base, mnist, options["seed"]),
+                 test=(mnist.x_test, mnist.y_test), seed=options["seed"], command=command_line(),
+                 progress=click.echo)
+    held = (f"its {card['held_back']} held-back drawings read {card['held_back_accuracy_before']:.1%} → "
+            f"{card['held_back_accuracy_after']:.1%}" if card["held_back"] else "no drawings held back to measure")
+    click.echo(f"taught in {card['wall_time_s']:.0f} s: {held}; MNIST test {card['test_accuracy']:.2%}; saved {out}")
+
+
+def grid_axes(ctx, grid: bool, config_path) -> dict[str, list]:
+    """The config's lists of values, less those the command line sets to one value."""
+    axes = {key: values for key, values in ctx.meta.get(GRID, {}).items()
+            if ctx.get_parameter_source(key) != ParameterSource.COMMANDLINE}
+    if axes and not grid:
+        raise UserError(f"{config_path}: {', '.join(axes)} hold lists of values: add --grid to "
+                        "search over them, or give one value")
+    if grid and not axes:
+        raise UserError("--grid searches the lists of values in --config "
+                        "(e.g. learning_rate = [0.001, 0.003]) and found none")
+    return axes
+
+
+def grid_search(dataset, config: TrainConfig, axes: dict[str, list], out: Path, options: dict) -> None:
+    """--grid: train every combination, then print the table, best first, and how to train the
+    best one for real."""
+    from ..train.grid import as_flags, BEST_NAME, search, TABLE_NAME, table_text
+
+    sources = {"data": options["data"], "image_size": options["image_size"],
+               "channels": options["channels"], "extra": list(options["extra"]),
+               "extra_repeat": options["extra_repeat"]}
+    result = search(dataset, config, axes, out, sources, progress=progress_bar, echo=click.echo)
+    click.echo(table_text(result.rows, list(axes)))
+    if result.interrupted:
+        click.echo(f"interrupted: {len(result.rows)} of {result.total} combinations done")
+    best = result.rows[0]
+    click.echo(f"best: {as_flags({key: best[key] for key in axes})} (val loss {best['val_loss']:.4f}, "
+               f"val accuracy {best['val_accuracy']:.4f}) → {out.parent / TABLE_NAME}\n"
+               f"train it on all the data (the command line wins, e.g. --epochs 20):\n"
+               f"  python train.py --config {out.parent / BEST_NAME}")
+
+
+def progress_bar(points: list[dict]):
+    """The grid's combinations, counted on stderr as they are reached."""
+    with click.progressbar(points, label="grid", file=sys.stderr,
+                           item_show_func=lambda p: p and " ".join(f"{k}={v}" for k, v in p.items())) as bar:
+        yield from bar
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Measuring a recognizer: test sets, replayed pen data, numbers, speed; and the plots."""

@@ -1,0 +1,58 @@
+"""What reading finds and what it weighs: a Reading per digit, the classifier that judges
+candidate digits, and the small fitted models that say where digits part (fitted.json).
+
+Boxes: a Reading's box is (x, y, w, h) on the canvas, as OpenCV and pygame take it; inside
+the search, boxes are corners (x0, y0, x1, y1), which join and overlap without arithmetic.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+# (n, 28, 28) uint8 images [, the strokes each was drawn from] → (n, 10) probabilities
+Classify = Callable[..., np.ndarray]
+
+FITTED = Path(__file__).with_name("fitted.json")
+UNSURE_BELOW = 0.6  # a reading less sure than this is shown as unsure ("?")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One digit found on a canvas."""
+
+    digit: int
+    confidence: float
+    box: tuple[int, int, int, int]                      # x, y, w, h on the canvas
+    probs: np.ndarray = field(repr=False)               # (10,) probabilities
+    image: np.ndarray = field(repr=False)               # (28, 28) uint8: what the model saw
+    strokes: tuple[int, ...] = ()                       # indices of its strokes, when read from strokes
+
+    @classmethod
+    def of(cls, probs: np.ndarray, box, image: np.ndarray, strokes: tuple[int, ...] = ()) -> "Reading":
+        """The reading the probabilities give: the likeliest digit, and how likely it is."""
+        return cls(int(probs.argmax()), float(probs.max()), tuple(int(v) for v in box), probs, image,
+                   tuple(strokes))
+
+
+def union(a: tuple, b: tuple) -> tuple:
+    """The corner box (x0, y0, x1, y1) around two corner boxes."""
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+@functools.cache
+def fitted_model(name: str, feature_names: tuple[str, ...]) -> tuple[np.ndarray, float]:
+    """(weights in the order of `feature_names`, bias) of the logistic model `name` in
+    fitted.json, whose weights are keyed by feature name; a feature the file does not weigh,
+    or weighs but the code no longer makes, is an error here rather than a silent misfit."""
+    model = json.loads(FITTED.read_text(encoding="utf-8"))[name]
+    weights = model["weights"]
+    if set(weights) != set(feature_names):
+        raise ValueError(f"{FITTED.name} [{name}] weighs {sorted(set(weights) ^ set(feature_names))}, "
+                         "which the code does not make (or the other way round): refit it")
+    return np.array([weights[f] for f in feature_names]), float(model["bias"] + model.get("bias_shift", 0.0))
