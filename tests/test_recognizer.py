@@ -37,7 +37,7 @@ class TestLoad:
     def test_corrupt_file(self, tmp_path):
         bad = tmp_path / "bad.keras"
         bad.write_bytes(b"not a zip at all")
-        with pytest.raises(UserError, match="cannot load the model"):
+        with pytest.raises(UserError, match="not a Keras model: .*neither a .keras"):
             Recognizer.load(bad)
 
     @pytest.mark.parametrize("input_shape, outputs", [((32, 32, 1), 10), ((28, 28, 3), 10), ((28, 28, 1), 4)])
@@ -76,7 +76,7 @@ class TestCompiledCall:
             assert (lite(batch).argmax(axis=1) == expected.argmax(axis=1)).all()
         assert np.allclose(compiled_call(model, on_cpu=False)(images), model(images, training=False).numpy(), atol=1e-5)
 
-    def test_large_batches_share_padded_interpreters_and_read_as_alone(self, tiny_model):
+    def test_large_batches_share_a_padded_interpreter_and_read_as_alone(self, tiny_model):
         model = keras.models.load_model(tiny_model)
         images = np.random.default_rng(2).integers(0, 256, (20, 28, 28, 1)).astype(np.float32)
         lite = compiled_call(model, on_cpu=True)
@@ -84,7 +84,7 @@ class TestCompiledCall:
         for count in (9, 13, 16):  # all padded to 16: one interpreter
             assert np.allclose(lite(images[:count]), alone[:count], atol=1e-5)
         assert np.allclose(lite(images[:20]), alone, atol=1e-5)
-        assert sorted(lite._interpreters) == [1, 16, 24]
+        assert sorted(lite._interpreters) == [1] and lite._large[0] == 24  # one more, resized: few weights copies
 
     def test_a_model_lite_cannot_convert_is_read_by_tensorflow(self, tiny_model, monkeypatch):
         def refuse(self, model):

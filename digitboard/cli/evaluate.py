@@ -19,7 +19,7 @@ from click.core import ParameterSource
 from .options import ExistingPath, Group, Size
 from ..common.errors import UserError
 from ..common.paths import DEFAULT_MODEL, REPORTS_DIR
-from ..read.recognizer import load_recognizer
+from ..read.recognizer import Recognizer
 
 SURE = 0.9  # confidence at which a reading should be right
 
@@ -118,7 +118,7 @@ def mnist(ctx, limit):
     from ..data.images import load_mnist
     from ..measure.evaluation import classify_all
 
-    recognizer = load_recognizer(ctx.obj["model"])
+    recognizer = Recognizer.load(ctx.obj["model"])
     data = load_mnist(echo=lambda m: click.echo(m, err=True))
     images, labels = data.x_test[:limit], data.y_test[:limit].astype(np.int64)
     report_classification(ctx, "mnist", "MNIST test", f"{len(labels)} digits",
@@ -184,7 +184,7 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
 
     width, height = canvas
     digits = [d for path in files for d in read_strokes(path)][:limit]
-    recognizer = load_recognizer(ctx.obj["model"])
+    recognizer = Recognizer.load(ctx.obj["model"])
     style = DrawingStyle((width, height), size, brush, off_centre)
     with click.progressbar(length=len(digits), label="reading", file=sys.stderr) as bar:
         def progress(items):
@@ -234,7 +234,7 @@ def numbers(ctx, files, gaps, length, count, height, brush, canvas, seed):
     from ..data.pen import read_strokes
 
     digits = [d for path in files for d in read_strokes(path)]
-    recognizer = load_recognizer(ctx.obj["model"])
+    recognizer = Recognizer.load(ctx.obj["model"])
     rows, times, canvas_times = [], [], []
     with click.progressbar(gaps, label="writing and reading", file=sys.stderr) as bar:
         for gap in bar:
@@ -267,7 +267,7 @@ def bench(ctx, repeats, predict_repeats):
     from ..data.images import load_mnist
     from ..measure.evaluation import seed_read, time_calls
 
-    recognizer = load_recognizer(ctx.obj["model"])
+    recognizer = Recognizer.load(ctx.obj["model"])
     data = load_mnist(echo=lambda m: click.echo(m, err=True))
     canvases = [board_canvas_with(digit) for digit in data.x_test[:50]]
     for canvas in canvases[:5]:  # warm both paths before timing

@@ -8,7 +8,9 @@ that is not of the option's type (a word for a number, a size that is not WxH).
 
 from __future__ import annotations
 
+import math
 import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,6 +91,35 @@ class Size(click.ParamType):
         if width < self.smallest[0] or height < self.smallest[1]:
             self.fail(f"{value} is too small: at least {self.smallest[0]}x{self.smallest[1]}", param, ctx)
         return width, height
+
+
+class Number(click.FloatRange):
+    """A number in a range, and never NaN or infinite (which every comparison lets through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx) if not isinstance(value, float) or math.isfinite(value) \
+            else value
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return number
+
+
+@contextmanager
+def interrupt_on_terminate():
+    """Within the block, SIGTERM (how the board stops a teach, and how `kill` stops a run)
+    is Ctrl+C: the run keeps what it may keep and cleans up, instead of vanishing mid-write."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (tests call commands from threads): leave it be
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def command_line() -> str:

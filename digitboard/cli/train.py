@@ -1,23 +1,27 @@
-"""Train a digit reader on MNIST (or another image set) and save the best model.
+"""`python train.py`: train a digit reader; `train.py teach`: teach one your handwriting;
+`train.py publish`: make a finished run the board's model.
 
-`python train.py` with no options trains the shipped model's architecture on
-MNIST and writes models/best.keras with its model card, history and curves.
-`--config FILE` takes options from a JSON or TOML file (the command line wins);
-with `--grid`, every list of values in it is searched.
+`python train.py` with no options trains the shipped model's architecture on MNIST into a
+fresh folder runs/<date>-<time>/ (the model, and beside it its card, history and curves:
+read.model_files); it never touches the shipped model unless asked to (--out, publish).
+`--config FILE` takes options from a JSON or TOML file (the command line wins); with
+`--grid`, every list of values in it is searched.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import fields
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
-from .options import Command, command_line, ExistingPath
+from .options import Command, ExistingPath, Group, Number, command_line, interrupt_on_terminate
 from ..train.config import check_config, read_config, RunSettings
 from ..common.errors import UserError
+from ..common.paths import DEFAULT_MODEL, DRAWN_DIR, PERSONAL_MODEL, RUNS_DIR
 from ..train.networks import ARCHITECTURES
 from ..train.fit import OPTIMIZERS, SCHEDULES, TrainConfig
 
@@ -59,7 +63,12 @@ def check_arch(ctx, param, value):
                     f"({', '.join(ARCHITECTURES)}) nor a JSON network file")
 
 
-@click.command(cls=Command, context_settings={"show_default": True})
+def moved_to_teach(ctx, param, value):
+    if value is not None:
+        raise UserError(f"teaching is now its own command: python train.py teach {value}")
+
+
+@click.group(cls=Group, invoke_without_command=True, context_settings={"show_default": True})
 @click.option("--config", type=ExistingPath(dir_okay=False, path_type=Path),
               is_eager=True, callback=load_config,
               help="A JSON or TOML file of these options (learning_rate = 0.001, …); "
@@ -67,7 +76,7 @@ def check_arch(ctx, param, value):
 @click.option("--grid", is_flag=True, default=RUN.grid,
               help=f"Search every list of values in --config: each combination trains on --limit "
                    f"images ({GRID_LIMIT} if not given) and is scored on its validation split; "
-                   "writes grid.csv and grid-best.json beside --out.")
+                   "writes grid.csv and grid-best.json beside --out (or into a new run's folder).")
 @click.option("--data", default=RUN.data,
               help="'mnist', a folder of IDX files, or a folder with one sub-folder per class.")
 @click.option("--image-size", type=click.IntRange(8, 1024), default=RUN.image_size, show_default="28",
@@ -77,81 +86,95 @@ def check_arch(ctx, param, value):
 @click.option("--extra", multiple=True, type=ExistingPath(), default=RUN.extra,
               help="More training data (repeatable): a class-folder set such as datasets/drawn, "
                    "or pen data in UNIPEN text format.")
-@click.option("--extra-repeat", type=click.IntRange(1), default=RUN.extra_repeat,
+@click.option("--extra-repeat", type=click.IntRange(1, 1000), default=RUN.extra_repeat,
               help="Copies of each --extra sample in training: pen digits drawn anew at random "
                    "sizes and brushes, images repeated (each copy augmented anew).")
 @click.option("--init-from", type=ExistingPath(dir_okay=False, path_type=Path), default=RUN.init_from,
               help="Fine-tune this model instead of starting from scratch.")
 @click.option("--arch", default=DEFAULTS.arch, callback=check_arch, metavar="cnn|small|FILE.json",
               help="Network architecture: built-in, or a JSON list of Keras layers.")
-@click.option("--filters", type=click.IntRange(1), default=DEFAULTS.filters, show_default="32 for cnn, 16 for small",
+@click.option("--filters", type=click.IntRange(1, 4096), default=DEFAULTS.filters, show_default="32 for cnn, 16 for small",
               help="Filters of the first convolutions (later ones have twice as many).")
-@click.option("--kernel-size", type=click.IntRange(1), default=DEFAULTS.kernel_size, show_default="3",
+@click.option("--kernel-size", type=click.IntRange(1, 64), default=DEFAULTS.kernel_size, show_default="3",
               help="Side of the convolution kernels.")
-@click.option("--units", type=click.IntRange(0), default=DEFAULTS.units, show_default="128 for cnn, 0 for small",
+@click.option("--units", type=click.IntRange(0, 65536), default=DEFAULTS.units, show_default="128 for cnn, 0 for small",
               help="Units of the hidden Dense layer (0: none).")
-@click.option("--dropout", type=click.FloatRange(0, 0.9), default=DEFAULTS.dropout,
+@click.option("--dropout", type=Number(0, 0.9), default=DEFAULTS.dropout,
               help="Dropout before the classifier (built-in architectures).")
-@click.option("--epochs", type=click.IntRange(1), default=DEFAULTS.epochs,
+@click.option("--epochs", type=click.IntRange(1, 10_000), default=DEFAULTS.epochs,
               help="Upper bound on epochs; early stopping may end sooner.")
-@click.option("--batch-size", type=click.IntRange(1), default=DEFAULTS.batch_size,
+@click.option("--batch-size", type=click.IntRange(1, 65_536), default=DEFAULTS.batch_size,
               show_default="128; smaller for small sets, for ~150 steps an epoch",
               help="Images per step.")
-@click.option("--learning-rate", type=click.FloatRange(0, min_open=True),
+@click.option("--learning-rate", type=Number(0, 10, min_open=True),
               default=DEFAULTS.learning_rate,
               help="Peak (cosine), initial (exponential) or fixed (constant) learning rate.")
 @click.option("--schedule", type=click.Choice(SCHEDULES), default=DEFAULTS.schedule,
               help="cosine: one epoch of warm-up, then cosine decay; exponential: times "
                    "--decay-rate every --decay-steps.")
-@click.option("--decay-steps", type=click.IntRange(1), default=DEFAULTS.decay_steps,
+@click.option("--decay-steps", type=click.IntRange(1, 10**9), default=DEFAULTS.decay_steps,
               show_default="the whole run for cosine, one epoch for exponential",
               help="Steps the learning rate decays over.")
-@click.option("--decay-rate", type=click.FloatRange(0, 1, min_open=True), default=DEFAULTS.decay_rate,
+@click.option("--decay-rate", type=Number(0, 1, min_open=True), default=DEFAULTS.decay_rate,
               help="Exponential schedule: the rate's factor every --decay-steps.")
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=DEFAULTS.optimizer,
               help="Adam, or SGD with --momentum.")
-@click.option("--momentum", type=click.FloatRange(0, 1, max_open=True), default=DEFAULTS.momentum,
+@click.option("--momentum", type=Number(0, 1, max_open=True), default=DEFAULTS.momentum,
               help="SGD momentum.")
-@click.option("--patience", type=click.IntRange(1), default=DEFAULTS.patience,
+@click.option("--patience", type=click.IntRange(1, 10_000), default=DEFAULTS.patience,
               help="Epochs without a lower validation loss before stopping.")
-@click.option("--validation-split", type=click.FloatRange(0, 0.5, min_open=True),
+@click.option("--validation-split", type=Number(0, 0.5, min_open=True),
               default=DEFAULTS.validation_split, help="Fraction of training data held out for validation.")
 @click.option("--augment/--no-augment", default=DEFAULTS.augment,
               help="Random rotation, shear, zoom, shift and stroke-width changes.")
-@click.option("--stroke-epochs", type=click.IntRange(0), default=DEFAULTS.stroke_epochs,
+@click.option("--stroke-epochs", type=click.IntRange(0, 10_000), default=DEFAULTS.stroke_epochs,
               help="With pen data in --extra: epochs of the stroke model trained on its pen paths, "
                    "which read() combines with the image model where it has strokes (0: none).")
 @click.option("--members", type=click.IntRange(1, 8), default=DEFAULTS.members,
               help="Image models to train, from seeds --seed, --seed + 1, …; saved as one model that "
                    "averages their probabilities (an ensemble: fewer misreads, one call to read).")
-@click.option("--seed", type=int, default=DEFAULTS.seed, help="Random seed.")
-@click.option("--limit", type=click.IntRange(1), default=RUN.limit,
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=DEFAULTS.seed, help="Random seed.")
+@click.option("--limit", type=click.IntRange(1, 10**9), default=RUN.limit,
               help="Train on this many random images only (quick runs).")
 @click.option("--mixed-precision/--no-mixed-precision", default=DEFAULTS.mixed_precision,
               help="float16 compute on a GPU (ignored on the CPU).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=RUN.out,
-              show_default="models/best.keras; models/mine.keras with --personalise",
-              help="Where the best model goes; history.csv, curves.png and the card go beside it.")
-@click.option("--personalise", type=ExistingPath(file_okay=False, path_type=Path), default=RUN.personalise,
-              metavar="DIR",
-              help="Teach a model your handwriting in seconds: the drawings in DIR/<digit>/ (the board's "
-                   "datasets/drawn) teach --init-from (default models/best.keras); writes --out "
-                   "(default models/mine.keras) and its card.")
-def main(**options):
-    """Train a digit reader; the epoch with the lowest validation loss is kept in --out."""
+              show_default="runs/<date>-<time>/best.keras, a new folder",
+              help="Where the model goes, with its card and companions, as one unit, replacing the "
+                   "model there at the end (models/best.keras is the one the board reads).")
+@click.option("--personalise", hidden=True, expose_value=False, callback=moved_to_teach)
+@click.pass_context
+def main(ctx, **options):
+    """Train a digit reader (the epoch with the lowest validation loss is kept) into a new
+    folder runs/<date>-<time>/, or --out. `train.py teach` teaches a model your handwriting;
+    `train.py publish` makes a finished run the board's model."""
+    if ctx.invoked_subcommand is not None:
+        given = [name for name in options if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise UserError(f"{flags} {'is' if len(given) == 1 else 'are'} for training: "
+                            f"`train.py {ctx.invoked_subcommand}` has options of its own (see its --help)")
+        return
+    with interrupt_on_terminate():
+        _train(ctx, options)
+
+
+def _train(ctx, options: dict) -> None:
     from ..data.images import DIGIT_NAMES
+    from ..read.model_files import check_writable
     from ..train.data import load_training_data, pen_digits
     from ..train.fit import train
 
     out, grid = options["out"], options["grid"]
-    if out.suffix != ".keras":  # the checkpoint saves whole models only as .keras
+    if out is not None and out.suffix != ".keras":  # the checkpoint saves whole models only as .keras
         raise UserError(f"--out {out}: the model file must end in .keras")
-    if options["personalise"] is not None:
-        return personalise(options)
     config = TrainConfig(**{f.name: options[f.name] for f in fields(TrainConfig)})
-    axes = grid_axes(click.get_current_context(), grid, options["config"])
+    axes = grid_axes(ctx, grid, options["config"])
     if grid and options["init_from"] is not None:
         raise UserError("--grid trains every combination from scratch: drop --init-from")
+    if out is not None:
+        check_writable(out)
+    out = out or new_run_folder() / "best.keras"
     limit = GRID_LIMIT if grid and options["limit"] is None else options["limit"]
     dataset = load_training_data(options["data"], options["image_size"], options["channels"],
                                  options["extra"], options["extra_repeat"], limit, config.seed,
@@ -174,36 +197,78 @@ def main(**options):
                + (f"; too short to trust: {short}" if short else ""))
 
 
-def personalise(options: dict) -> None:
-    """--personalise DIR: the board's teach, from the command line."""
-    from ..data.images import load_mnist
-    from ..common.paths import DEFAULT_MODEL, PERSONAL_MODEL
-    from ..data.drawings import load_drawings
-    from ..train.teach import check_writable, personalise as teach, replay_data
+def new_run_folder() -> Path:
+    """A new folder for a run under runs/, named for the time it starts."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        folder = RUNS_DIR / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise UserError(f"cannot make a run folder in {RUNS_DIR}: {err.strerror or err}") from None
+        return folder
+    raise UserError(f"{RUNS_DIR} holds a thousand runs started this second")
 
-    ctx = click.get_current_context()
-    given = {name for name in options if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE}
-    ignored = given - {"personalise", "init_from", "out", "seed", "config"}
-    if ignored:
-        flags = ", ".join("--" + name.replace("_", "-") for name in sorted(ignored))
-        raise UserError(f"--personalise has its own recipe: drop {flags}")
-    base = options["init_from"] or DEFAULT_MODEL
-    out = options["out"] if "out" in given else PERSONAL_MODEL
+
+@main.command(cls=Command, context_settings={"show_default": True})
+@click.argument("drawings", type=click.Path(file_okay=False, path_type=Path), default=DRAWN_DIR,
+                required=False)
+@click.option("--base", type=ExistingPath(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              help="The model to teach (it is left as it is).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=PERSONAL_MODEL,
+              help="Where the personal model goes, with its card and stroke model, as one unit.")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=DEFAULTS.seed, help="Random seed.")
+def teach(drawings, base, out, seed):
+    """Teach a model your handwriting in seconds: the drawings in DRAWINGS/<digit>/ (the board
+    saves them in datasets/drawn when you type the digits you drew) teach --base; the board's
+    T does the same, and M switches to the result."""
+    from ..data.drawings import load_drawings
+    from ..data.images import load_mnist
+    from ..read.model_files import check_writable
+    from ..train.teach import personalise, replay_data
+
+    if out.suffix != ".keras":
+        raise UserError(f"--out {out}: the model file must end in .keras")
     if out.resolve() == base.resolve():
         raise UserError(f"--out {out} is the model being taught: write the personal model elsewhere")
     check_writable(out)
-    drawings = load_drawings(options["personalise"])
-    counts = ", ".join(f"{digit}: {n}" for digit, n in drawings.counts().items())
-    click.echo(f"teaching {base} {len(drawings.labels)} drawings ({counts})"
-               + (f"; skipped {len(drawings.skipped)} unreadable: {', '.join(drawings.skipped[:3])}"
-                  if drawings.skipped else ""))
-    mnist = load_mnist(echo=click.echo)
-    card = teach(base, drawings, out, replay_data(base, mnist, options["seed"]),
-                 test=(mnist.x_test, mnist.y_test), seed=options["seed"], command=command_line(),
-                 progress=click.echo)
+    loaded = load_drawings(drawings)
+    counts = ", ".join(f"{digit}: {n}" for digit, n in loaded.counts().items())
+    click.echo(f"teaching {base} {len(loaded.labels)} drawing{'s' if len(loaded.labels) != 1 else ''} "
+               f"({counts})" + (f"; skipped {len(loaded.skipped)}: {', '.join(loaded.skipped[:3])}"
+                                 if loaded.skipped else ""))
+    with interrupt_on_terminate():
+        mnist = load_mnist(echo=click.echo)
+        card = personalise(base, loaded, out, replay_data(base, mnist, seed), test=(mnist.x_test, mnist.y_test),
+                           seed=seed, command=command_line(), echo=click.echo,
+                           on_step=lambda step, steps: click.echo(f"step {step}/{steps}"))
     held = (f"its {card['held_back']} held-back drawings read {card['held_back_accuracy_before']:.1%} → "
             f"{card['held_back_accuracy_after']:.1%}" if card["held_back"] else "no drawings held back to measure")
     click.echo(f"taught in {card['wall_time_s']:.0f} s: {held}; MNIST test {card['test_accuracy']:.2%}; saved {out}")
+
+
+@main.command(cls=Command, context_settings={"show_default": True})
+@click.argument("model", type=ExistingPath(dir_okay=False, path_type=Path))
+@click.option("--to", "dest", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+              help="Where the model goes, with its card and companions, as one unit.")
+def publish(model, dest):
+    """Make a finished run's MODEL (runs/<run>/best.keras) the board's model: copy it and its
+    card, stroke model and other companions over --to as one unit (a reader, or a crash,
+    sees the old model or the new one, whole)."""
+    from ..read.model_files import check_writable, copy_unit, read_card, tidy
+
+    if dest.suffix != ".keras":
+        raise UserError(f"--to {dest}: the model file must end in .keras")
+    if not read_card(model):
+        raise UserError(f"{model} has no card: publish a model that train.py finished")
+    if dest.exists() and dest.resolve() == model.resolve():
+        raise UserError(f"{model} is already at {dest}")
+    check_writable(dest, "--to")
+    tidy(dest)
+    copy_unit(model, dest)
+    click.echo(f"published {model} → {dest}")
 
 
 def grid_axes(ctx, grid: bool, config_path) -> dict[str, list]:

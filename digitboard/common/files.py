@@ -4,17 +4,27 @@ Everything the project saves goes through `replacing`: the data is written to a 
 file of a unique name in the target's folder, then renamed over the target (a rename within
 one folder is atomic). The name is unique so that two processes writing the same file, say
 two trainings that both fetch MNIST into datasets/mnist.npz, never write into each other's
-half-written file.
+half-written file; it holds ".partial-<pid>-" so that what a killed process left behind is
+known as such and swept up later (sweep_partials).
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import tempfile
+import re
+import shutil
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+PARTIAL = re.compile(r"\.partial-(\d+)-[0-9a-f]{8}")
+
+
+def partial_name(stem: str, suffix: str) -> str:
+    """A unique name for something this process is writing, `stem.partial-<pid>-<random><suffix>`."""
+    return f"{stem}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
 
 
 @contextmanager
@@ -25,11 +35,9 @@ def replacing(path: Path) -> Iterator[Path]:
     The temporary name keeps `path`'s suffix (writers such as numpy, pygame and Keras pick the
     format by it) and contains ".partial" (`.gitignore` and the tests look for that)."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f"{path.stem}.",
-                                         suffix=f".partial{path.suffix}")
-    os.close(handle)
-    temporary = Path(temporary)
-    os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it private; the file is not
+    temporary = path.parent / partial_name(path.stem, path.suffix)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~_umask())
+    os.close(fd)
     try:
         yield temporary
         os.replace(temporary, path)
@@ -47,6 +55,38 @@ def write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` in one step."""
     with replacing(path) as temporary:
         temporary.write_bytes(data)
+
+
+def sweep_partials(folder: Path) -> list[Path]:
+    """Remove the partial files and folders in `folder` whose writing process has gone (a
+    kill, a crash, a full disk); those of live processes stay. Returns what was removed."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        found = PARTIAL.search(entry.name)
+        if found is None or _alive(int(found.group(1))):
+            continue
+        try:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+        except OSError:
+            continue
+        removed.append(entry)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 @functools.cache

@@ -7,52 +7,86 @@ from pathlib import Path
 import numpy as np
 
 from ..common.errors import UserError
+from ..common.files import write_bytes
 from ..common.paths import DEFAULT_MODEL
 from .image import SIDE, as_canvas
 from .ink import find_digits, read_ink
-from .lite import compiled_call
-from .model_files import load_model_file, named_stroke_model, tf_device
+from .lite import Call, LiteCall, compiled_call, tensorflow_call
+from .model_files import LITE, STROKES, STROKES_LITE, companion, companions_dir, load_model_file, tf_device
 from .reading import Reading
 from .strokes import brush_width, check_strokes, group_strokes
 from .trajectory import PATH_FEATURES, PATH_POINTS, combine, path_features
 
 __all__ = ["Reading", "Recognizer"]
 
+# Where a GPU driver shows itself: TensorFlow (seconds to import) is asked only where one is.
+GPU_DEVICES = ("/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
 
 class Recognizer:
-    """A Keras digit classifier behind one compiled, warmed-up call, and the stroke model that
-    reads the pen paths beside it when there is one (trajectory.py).
+    """A digit classifier behind one fast call, and the stroke model that reads the pen paths
+    beside it when there is one (read.trajectory).
 
     `Recognizer.load()` takes the shipped model; `read(canvas)` finds and reads every digit."""
 
-    def __init__(self, model, path: Path | None = None, stroke_model=None):
-        check_model_shape(model, path)
-        self.model = model
+    def __init__(self, call: Call, path: Path | None = None, read_paths: Call | None = None,
+                 device: str = "CPU", keras_model=None):
+        self._call = call
         self.path = path
-        self.device = tf_device()
-        self._call = compiled_call(model, on_cpu=self.device == "CPU")
+        self.device = device
+        self._read_paths = read_paths
+        self._keras_model = keras_model
         self.outputs_probabilities = self._outputs_look_like_probabilities()
-        self.stroke_model = stroke_model
-        if stroke_model is not None:
-            check_model_shape(stroke_model, named_stroke_model(path) if path else None,
-                              (PATH_POINTS, PATH_FEATURES), "a stroke model")
-            self._read_paths = compiled_call(stroke_model, on_cpu=self.device == "CPU")
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Recognizer":
-        """Load a `.keras` or legacy `.h5` classifier (28×28×1 in, 10 out), and the stroke model
-        its card names when there is one; None = the shipped model."""
+    def load(cls, path: str | Path | None = None, threads: int | None = None) -> "Recognizer":
+        """Load a `.keras` or legacy `.h5` classifier (28×28×1 in, 10 out), and its stroke model
+        when it has one (model_files); None = the shipped model. On a CPU the model's Lite
+        flatbuffers are read without TensorFlow when its companions hold them; otherwise Keras
+        loads it and, on a CPU, its flatbuffers are made and kept for the next time. `threads`
+        caps the threads that read (the board reads on one: TensorFlow's default pools spin on
+        every core); None leaves them to the runtime."""
         path = Path(path) if path is not None else DEFAULT_MODEL
+        if not path.is_file():
+            raise UserError(f"no model at {path}: train one with `python train.py`")
+        if not any(Path(device).exists() for device in GPU_DEVICES):
+            lite = _stored_lite(path)
+            if lite is not None:
+                call, read_paths = lite
+                return cls(call, path, read_paths)
+        _cap_tensorflow_threads(threads)
         model = load_model_file(path)
-        strokes_path = named_stroke_model(path)
-        return cls(model, path, load_model_file(strokes_path) if strokes_path else None)
+        check_model_shape(model.input_shape, model.output_shape, path)
+        strokes_path = companion(path, STROKES)
+        strokes = load_model_file(strokes_path) if strokes_path else None
+        if strokes is not None:
+            check_model_shape(strokes.input_shape, strokes.output_shape, strokes_path,
+                              (PATH_POINTS, PATH_FEATURES), "a stroke model")
+        device = tf_device()
+        if device != "CPU":
+            return cls(tensorflow_call(model), path, strokes and tensorflow_call(strokes), device, model)
+        call = compiled_call(model, on_cpu=True)
+        read_paths = strokes and compiled_call(strokes, on_cpu=True)
+        _keep_lite(path, call, read_paths)
+        return cls(call, path, read_paths, device, model)
+
+    @property
+    def model(self):
+        """The Keras model itself (loaded on first use where the Lite flatbuffer reads)."""
+        if self._keras_model is None:
+            self._keras_model = load_model_file(self.path)
+        return self._keras_model
+
+    @property
+    def stroke_model(self) -> bool:
+        """Whether a stroke model reads the pen paths beside the image model."""
+        return self._read_paths is not None
 
     def _outputs_look_like_probabilities(self) -> bool:
         """Softmax models return rows summing to 1; others return logits we softmax ourselves."""
         probe = np.random.default_rng(0).integers(0, 256, (4, SIDE, SIDE, 1)).astype(np.float32)
         outputs = self._call(probe)
         return bool(np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3))
-
     def classify(self, images: np.ndarray, strokes: list | None = None) -> np.ndarray:
         """(n, 28, 28) uint8 inputs → (n, 10) probabilities, in one compiled call. `strokes`,
         for each image the strokes it was drawn from, are read by the stroke model too (when
@@ -63,7 +97,7 @@ class Recognizer:
         if not self.outputs_probabilities:
             outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
             outputs /= outputs.sum(axis=1, keepdims=True)
-        if strokes is not None and self.stroke_model is not None:
+        if strokes is not None and self._read_paths is not None:
             paths = np.stack([path_features(digit) for digit in strokes])  # (n, PATH_POINTS, PATH_FEATURES)
             outputs = combine(outputs, self._read_paths(paths))
         return outputs
@@ -81,29 +115,60 @@ class Recognizer:
         return group_strokes(strokes, self.classify, brush_width(canvas, strokes), canvas.shape)
 
 
-def load_recognizer(model_path: Path | None = DEFAULT_MODEL, threads: int | None = None) -> Recognizer:
-    """Recognizer.load, with TensorFlow's thread pools capped at `threads` (None keeps its own):
-    the board reads on one thread, and TensorFlow's default pools spin on every core."""
+def _cap_tensorflow_threads(threads: int | None) -> None:
+    if threads is None:
+        return
     import tensorflow as tf
 
-    if threads is not None:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:  # TensorFlow already ran in this process (tests): keep its pools
-            pass
-    return Recognizer.load(model_path)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already ran in this process (tests): keep its pools
+        pass
 
 
-def check_model_shape(model, path: Path | None = None, takes: tuple = (SIDE, SIDE, 1),
+def _stored_lite(path: Path) -> tuple[Call, Call | None] | None:
+    """The image model's Lite call, and the stroke model's, from the flatbuffers among the
+    model's companions; None where they are missing or the runtime cannot read them (then
+    Keras loads the model)."""
+    lite, strokes_lite = companion(path, LITE), companion(path, STROKES_LITE)
+    if lite is None or (companion(path, STROKES) is not None and strokes_lite is None):
+        return None
+    try:
+        call = LiteCall(lite.read_bytes())
+        read_paths = LiteCall(strokes_lite.read_bytes()) if strokes_lite else None
+    except Exception:  # a flatbuffer this runtime cannot read (ops of a newer TensorFlow): convert anew
+        return None
+    check_model_shape((None, *call.input_shape), (None, call.outputs), path)
+    if read_paths is not None:
+        check_model_shape((None, *read_paths.input_shape), (None, read_paths.outputs), strokes_lite,
+                          (PATH_POINTS, PATH_FEATURES), "a stroke model")
+    return call, read_paths
+
+
+def _keep_lite(path: Path, call: Call, read_paths: Call | None) -> None:
+    """Keep the flatbuffers just made among the model's companions, for a quick start next
+    time; where the folder cannot be written, the next start converts again."""
+    if not isinstance(call, LiteCall) or (read_paths is not None and not isinstance(read_paths, LiteCall)):
+        return
+    try:
+        folder = companions_dir(path)
+        folder.mkdir(exist_ok=True)
+        if read_paths is not None:
+            write_bytes(folder / STROKES_LITE, read_paths.flatbuffer)
+        write_bytes(folder / LITE, call.flatbuffer)
+    except OSError:
+        pass
+
+
+def check_model_shape(input_shape, output_shape, path: Path | None = None, takes: tuple = (SIDE, SIDE, 1),
                       kind: str = "a digit reader") -> None:
     """A digit reader takes (28, 28, 1) (a stroke model: a path) and gives 10 outputs; say
-    plainly when it does not."""
+    plainly when it does not. The shapes are Keras' (batch first)."""
     name = path or "the model"
-    try:
-        input_shape, output_shape = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
-    except (AttributeError, ValueError):
-        raise UserError(f"{name} has no single input and output") from None
+    if not isinstance(input_shape, tuple) or not isinstance(output_shape, tuple):
+        raise UserError(f"{name} has no single input and output")
+    input_shape, output_shape = tuple(input_shape[1:]), tuple(output_shape[1:])
     if input_shape != tuple(takes) or output_shape != (10,):
         raise UserError(f"{name} takes {input_shape} and gives {output_shape}; "
                         f"{kind} takes {tuple(takes)} and gives (10,)")

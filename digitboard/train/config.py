@@ -19,7 +19,6 @@ from pathlib import Path
 from ..common.errors import UserError
 from ..common.files import write_text
 from .networks import ARCHITECTURES
-from ..common.paths import DEFAULT_MODEL
 from .fit import TrainConfig
 
 
@@ -34,9 +33,8 @@ class RunSettings:
     extra_repeat: int = 3
     init_from: Path | None = None      # fine-tune this model
     limit: int | None = None           # train on this many random images only
-    out: Path = DEFAULT_MODEL
+    out: Path | None = None            # also put the finished model here (it stays in its run's folder)
     grid: bool = False                 # search the config's lists of values
-    personalise: Path | None = None    # teach --init-from the drawings in this folder
 
 
 def _kind(hint) -> type:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,9 @@ import numpy as np
 
 from ..common.errors import UserError
 from ..common.files import replacing
-from ..read.model_files import load_model_file, model_card, tf_device, write_card
+from ..read.lite import write_lite_files
+from ..read.model_files import (CURVES, HISTORY, REPLAY, STROKES, install_unit, load_model_file, model_card,
+                                staging_dir, tf_device, tidy, write_card)
 from .networks import ARCHITECTURES, build_model, read_network
 
 if TYPE_CHECKING:  # .data loads OpenCV, which `train.py --help` can do without
@@ -167,10 +169,12 @@ def kept_epoch(val_losses: list[float], decayed_from: int) -> int | None:
     none. An epoch before the rate has decayed can dip once on a few thousand validation
     digits: plain `train.py --seed 2` kept its 10th of 16 epochs on such a dip (99.49 % on
     MNIST test), where the lowest after the decay, the 12th, reads 99.64 %."""
-    if not val_losses:
+    losses = np.array(val_losses, np.float64)
+    losses[~np.isfinite(losses)] = np.inf  # a diverged epoch is never kept
+    if not len(losses) or np.isinf(losses).all():
         return None
-    start = decayed_from if len(val_losses) > decayed_from else 0
-    return start + int(np.argmin(val_losses[start:]))
+    start = decayed_from if len(losses) > decayed_from and not np.isinf(losses[decayed_from:]).all() else 0
+    return start + int(np.argmin(losses[start:]))
 
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int):
@@ -240,13 +244,12 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
     return model, device, x, (x_train, y_train), (x_val, y_val)
 
 
-def early_stopping(config: TrainConfig, decayed_from: int, restore_best_weights: bool = False):
+def early_stopping(config: TrainConfig, decayed_from: int):
     """Stop after config.patience epochs without a new low of MONITOR, counted only from epoch
     `decayed_from` (first_decayed_epoch), once the learning rate has decayed."""
     import keras
 
     return keras.callbacks.EarlyStopping(monitor=MONITOR, mode="min", patience=config.patience,
-                                         restore_best_weights=restore_best_weights,
                                          start_from_epoch=decayed_from)
 
 
@@ -315,101 +318,153 @@ class Fitted:
                 "epochs_run": len(self.history["val_loss"])}
 
 
-def fit(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None, member: int = 0,
-        echo: Callable[[str], None] = print) -> Fitted:
-    """Fit one image model, checkpointing its best epoch to `out` and its history beside it.
-    `member` k of an ensemble starts from seed + k (its weights, shuffling and augmentation)
-    on the same validation split as the others."""
+def fit(data: Dataset, config: TrainConfig, out: Path, history: Path, init_from: Path | None = None,
+        member: int = 0, echo: Callable[[str], None] = print) -> Fitted:
+    """Fit one image model, checkpointing its best epoch to `out` and logging each epoch to
+    `history` (CSV). `member` k of an ensemble starts from seed + k (its weights, shuffling
+    and augmentation) on the same validation split as the others. A loss that is no longer
+    a number ends the run: the epochs before it are kept, or if there are none, a UserError."""
     import keras
 
     model, _, _, (x_train, y_train), (x_val, y_val) = _prepare(data, config, init_from, echo, member)
     out.parent.mkdir(parents=True, exist_ok=True)
+    history.parent.mkdir(parents=True, exist_ok=True)
     steps = int(np.ceil(len(x_train) / config.batch_size))
     start = first_decayed_epoch(config, steps)
     checkpoint_callbacks, saver = _atomic_checkpoint_callbacks(out, MONITOR, start)
     train_ds, val_ds = make_datasets(x_train, y_train, x_val, y_val, config.batch_size,
                                      config.augment, config.seed + member)
-    # history.csv is published with the model, or not at all
-    with replacing(out.parent / "history.csv") as history_partial:
-        terminal = sys.stdout.isatty()  # a progress bar; in a log, one line per epoch
-        callbacks = [*checkpoint_callbacks,
-                     early_stopping(config, start, restore_best_weights=True),
-                     keras.callbacks.CSVLogger(history_partial),
-                     *([] if terminal else [_epoch_lines(config.epochs, echo)])]
-        started = time.time()
-        interrupted = False
-        try:
-            history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                                callbacks=callbacks, shuffle=False, verbose=1 if terminal else 0).history
-        except KeyboardInterrupt:
-            interrupted = True
-            history = _read_history(history_partial)
-            echo("\ninterrupted: keeping the best checkpoint so far")
-        wall_time = time.time() - started
+    terminal = sys.stdout.isatty()  # a progress bar; in a log, one line per epoch
+    diverged = keras.callbacks.TerminateOnNaN()
+    callbacks = [diverged, *checkpoint_callbacks, early_stopping(config, start),
+                 keras.callbacks.CSVLogger(history),
+                 *([] if terminal else [_epoch_lines(config.epochs, echo)])]
+    started = time.time()
+    interrupted = False
+    try:
+        logs = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                         callbacks=callbacks, shuffle=False, verbose=1 if terminal else 0).history
+    except KeyboardInterrupt:
+        interrupted = True
+        logs = _read_history(history)
+        echo("\ninterrupted: keeping the best checkpoint so far")
+    wall_time = time.time() - started
+    if diverged_at := _first_unfinite(logs):
         if not saver.published:
-            raise NothingSaved("stopped before the first epoch finished: nothing was written")
+            raise UserError(f"training diverged in epoch {diverged_at} (the loss is no longer a number): "
+                            "nothing was written; try a lower --learning-rate")
+        echo(f"training diverged in epoch {diverged_at} (the loss is no longer a number): "
+             "keeping the best epoch before it")
+        interrupted = True
+    if not saver.published:
+        raise NothingSaved("stopped before the first epoch finished: nothing was written")
     steps_run = int(model.optimizer.iterations)
     rate = learning_rate(config, steps)
     rate_left = float(rate(steps_run)) / config.learning_rate if callable(rate) else None
-    return Fitted(out, history, interrupted, wall_time, steps_run, rate_left, len(x_val), start)
+    return Fitted(out, logs, interrupted, wall_time, steps_run, rate_left, len(x_val), start)
+
+
+def _first_unfinite(logs: dict) -> int | None:
+    """The first epoch (1-based) whose training or validation loss is NaN or infinite, or
+    whose logs stop short of the others (TerminateOnNaN ends an epoch without logging it)."""
+    losses = [logs.get(key, []) for key in ("loss", "val_loss")]
+    for epoch, values in enumerate(zip(*losses), start=1):
+        if not all(math.isfinite(v) for v in values):
+            return epoch
+    lengths = {len(values) for values in losses}
+    return max(lengths) if len(lengths) > 1 else None
 
 
 def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None,
           extra_sources: list[str] = (), command: str = "", config_file: str | None = None,
           pen_digits: list = (), echo: Callable[[str], None] = print) -> dict:
-    """Fit, checkpoint the best epoch to `out`, write history, curves and card; return the card.
+    """Fit, and put the best epoch at `out` as a model unit (model_files) with its card,
+    history, curves, fast-runtime files and, with `pen_digits` (data.pen.PenDigit), a stroke
+    model that learned them too (read.trajectory); return the card.
 
-    With config.members > 1, that many models are fitted (from seeds seed, seed + 1, …) and
-    saved as one (model.ensemble: one call reads with all). With `pen_digits`
-    (strokes.PenDigit), a stroke model learns them too and goes beside `out` (trajectory.py),
-    named in the card."""
+    Everything is made in a staging folder beside `out` and installed at the end in one step,
+    so a model already at `out` stays as it was until then (and if the run fails or is
+    killed). Ctrl+C keeps the best epoch so far. With config.members > 1, that many models
+    are fitted (from seeds seed, seed + 1, …) and saved as one (networks.ensemble: one call
+    reads with all)."""
+    if config.members > 1 and init_from is not None:
+        raise UserError("--members trains each member from scratch: drop --init-from")
+    tidy(out)
+    stage = staging_dir(out)
+    work, unit = stage / out.name, stage / "unit"
+    try:
+        unit.mkdir()
+        fitted, members = _fit_all(data, config, work, unit, init_from, echo)
+        card = _card(data, config, work, fitted, members, init_from, extra_sources, command, config_file)
+        card["model"] = out.name
+        if pen_digits and config.stroke_epochs and not card["interrupted"]:
+            card["stroke_model"] = train_stroke_model(pen_digits, unit, config.stroke_epochs,
+                                                      seed=config.seed, echo=echo)
+        write_card(unit, card)
+        if fitted[-1].history:
+            from ..measure.plots import plot_curves
+
+            plot_curves(fitted[-1].history, unit / CURVES)
+        write_lite_files(work, unit)
+        install_unit(work, unit, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return card
+
+
+def _fit_all(data: Dataset, config: TrainConfig, out: Path, unit: Path, init_from: Path | None,
+             echo: Callable[[str], None]) -> tuple[list[Fitted], list]:
+    """Fit the run's image model at `out`, or each member of an ensemble (then saved as one
+    at `out`); the history goes into the companion folder `unit`. Returns what each fit did,
+    and the members' models."""
+    import keras
+
+    from .networks import ensemble
+
+    if config.members == 1:
+        return [fit(data, config, out, unit / HISTORY, init_from, echo=echo)], []
+    fitted = []
+    for member in range(config.members):
+        echo(f"member {member + 1}/{config.members} (seed {config.seed + member})")
+        folder = out.parent / "members" / f"member{member}"
+        try:
+            fitted.append(fit(data, config, folder / out.name, folder / HISTORY, echo=echo, member=member))
+        except NothingSaved:
+            if not fitted:
+                raise
+            fitted[-1].interrupted = True  # the run was, between members
+            echo("interrupted: keeping the members fitted so far")
+        if fitted[-1].interrupted:
+            break
+    members = [keras.models.load_model(f.path) for f in fitted]
+    with replacing(out) as partial:  # the members fitted so far, as one model
+        ensemble(members).save(partial)
+    _write_histories([f.path.parent / HISTORY for f in fitted], unit / HISTORY)
+    shutil.rmtree(out.parent / "members")
+    return fitted, members
+
+
+def _card(data: Dataset, config: TrainConfig, out: Path, fitted: list[Fitted], members: list,
+          init_from: Path | None, extra_sources: list[str], command: str, config_file: str | None) -> dict:
+    """The card of the model at `out`, scored on the data's test split."""
     import keras
 
     from ..data.images import as_model_input
-    from .networks import ensemble
-    from ..measure.plots import plot_curves
 
     x_test = as_model_input(data.x_test)
     member_scores = []  # of each member, for the card of an ensemble
-    if config.members == 1:
-        fitted = [fit(data, config, out, init_from, echo=echo)]
-    else:
-        if init_from is not None:
-            raise UserError("--members trains each member from scratch: drop --init-from")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(prefix=f"{out.stem}.members.", dir=out.parent) as folder:
-            fitted = []
-            for member in range(config.members):
-                echo(f"member {member + 1}/{config.members} (seed {config.seed + member})")
-                try:
-                    fitted.append(fit(data, config, Path(folder) / f"member{member}" / out.name,
-                                      echo=echo, member=member))
-                except NothingSaved:
-                    if not fitted:
-                        raise
-                    fitted[-1].interrupted = True  # the run was, between members
-                    echo("interrupted: keeping the members fitted so far")
-                if fitted[-1].interrupted:
-                    break
-            members = [keras.models.load_model(f.path) for f in fitted]
-            with replacing(out) as partial:  # the members fitted so far, as one model
-                ensemble(members).save(partial)
-            with replacing(out.parent / "history.csv") as partial:
-                _write_histories([f.path.parent / "history.csv" for f in fitted], partial)
-        for k, (f, member) in enumerate(zip(fitted, members)):
-            tested = dict(zip(("test_loss", "test_accuracy"), _evaluate(member, x_test, data.y_test))) \
-                if len(x_test) else {}
-            member_scores.append({"seed": config.seed + k, **f.scores(), **tested})
-
+    for k, (f, member) in enumerate(zip(fitted, members)):
+        tested = dict(zip(("test_loss", "test_accuracy"), _evaluate(member, x_test, data.y_test))) \
+            if len(x_test) else {}
+        member_scores.append({"seed": config.seed + k, **f.scores(), **tested})
     best = keras.models.load_model(out)  # the card describes the file on disk
     test = {}
     if len(data.x_test):
         loss, accuracy = _evaluate(best, x_test, data.y_test)
         test = {"test_accuracy": accuracy, "test_loss": loss, "test_samples": int(len(data.x_test))}
-    interrupted = any(f.interrupted for f in fitted)
-    card = model_card(
+    return model_card(
         out, best, tf_device(), **test, **_ensemble_scores(best, data, config, fitted),
-        optimizer_steps=sum(f.steps for f in fitted), interrupted=interrupted,
+        optimizer_steps=sum(f.steps for f in fitted), interrupted=any(f.interrupted for f in fitted),
         too_short_to_trust=too_short_to_trust(min(f.steps for f in fitted), fitted[0].validation_samples,
                                               max((f.rate_left for f in fitted if f.rate_left is not None),
                                                   default=None)),
@@ -423,15 +478,6 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         train_samples=int(len(data.x_train)) - fitted[0].validation_samples,
         validation_samples=fitted[0].validation_samples,
         class_names=list(data.class_names), input_shape=list(as_model_input(data.x_train[:1]).shape[1:]))
-    if pen_digits and config.stroke_epochs and not interrupted:
-        from ..read.model_files import stroke_model_path
-
-        card["stroke_model"] = train_stroke_model(pen_digits, stroke_model_path(out), config.stroke_epochs,
-                                                  seed=config.seed, echo=echo)
-    write_card(out, card)
-    if fitted[-1].history:
-        plot_curves(fitted[-1].history, out.parent / "curves.png")
-    return card
 
 
 def _evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -493,13 +539,13 @@ def stroke_training_set(digits: list, copies: int, rng: np.random.Generator) -> 
     return np.stack(paths), np.array(labels, np.int64)
 
 
-def train_stroke_model(digits: list, out: Path, epochs: int, copies: int = STROKE_COPIES,
+def train_stroke_model(digits: list, folder: Path, epochs: int, copies: int = STROKE_COPIES,
                        seed: int = 42, echo: Callable[[str], None] = print) -> dict:
-    """Train the stroke model on pen digits (strokes.PenDigit) and save it at `out` in one step;
-    returns what the model card records of it."""
+    """Train the stroke model on pen digits (data.pen.PenDigit) and save it, and a sample of
+    its training paths to teach it with later, into a unit's companion `folder`; returns what
+    the model card records of it."""
     import keras
 
-    from ..read.model_files import replay_path
     from ..read.trajectory import STROKE_WEIGHT
     from .networks import build_stroke_model
 
@@ -515,12 +561,11 @@ def train_stroke_model(digits: list, out: Path, epochs: int, copies: int = STROK
     history = model.fit(paths, labels, batch_size=batch, epochs=epochs, shuffle=True, verbose=0,
                         callbacks=[_epoch_lines(epochs, lambda line: echo(f"stroke model {line}"))]).history
     kept = np.random.default_rng(seed).choice(len(digits), min(STROKE_REPLAY, len(digits)), replace=False)
-    with replacing(replay_path(out)) as partial:
+    with replacing(Path(folder) / REPLAY) as partial:
         np.savez_compressed(partial, paths=paths[kept * copies].astype(np.float16), labels=labels[kept * copies])
-    with replacing(out) as partial:
+    with replacing(Path(folder) / STROKES) as partial:
         model.save(partial)
-    return {"file": Path(out).name, "replay": replay_path(out).name,
-            "pen_digits": len(digits), "paths": int(len(paths)), "epochs": epochs,
+    return {"pen_digits": len(digits), "paths": int(len(paths)), "epochs": epochs,
             "copies": copies, "final_train_accuracy": round(float(history["accuracy"][-1]), 5),
             "parameters": int(model.count_params()), "weight": STROKE_WEIGHT,
             "wall_time_s": round(time.time() - started, 1)}

@@ -16,7 +16,7 @@ pen paths, each copy written anew by another hand, against a replay of the base'
 
 from __future__ import annotations
 
-import os
+import shutil
 import time
 import weakref
 from dataclasses import dataclass
@@ -26,7 +26,7 @@ from typing import Callable
 import numpy as np
 
 from ..common.errors import UserError
-from ..common.files import replacing
+from ..common.files import partial_name
 from ..data.drawings import Drawings
 
 STEPS = 200               # optimizer steps of one teach
@@ -170,17 +170,19 @@ def accuracy(model, images: np.ndarray, labels: np.ndarray, stroke_model=None, s
 
 
 def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, steps: int = STEPS,
-                seed: int = 42, command: str = "",
-                progress: Callable[[str], None] = print) -> dict:
+                seed: int = 42, command: str = "", on_step: Callable[[int, int], None] = lambda step, steps: None,
+                echo: Callable[[str], None] = print) -> dict:
     """Teach the model at `base` the person's `drawings`, replaying `replay` (replay_data) of
     the base data, and save it atomically at `out` with its card; `test` (images, labels),
     e.g. MNIST's test set, is scored after. The base's stroke model, when it has one, is
     taught the drawings' strokes (`out`'s stroke model), or kept as it is when they have none.
-    Returns the card."""
+    `on_step(step, steps)` hears of every PROGRESS_EVERY optimizer steps, `echo` of what
+    happened. Returns the card."""
     import keras
 
-    from ..read.model_files import (load_model_file, model_card, named_stroke_model, stroke_model_path,
-                                    tf_device, write_card)
+    from ..read.lite import write_lite_files
+    from ..read.model_files import (REPLAY, STROKES, companion, install_unit, load_model_file, model_card,
+                                    staging_dir, tf_device, tidy, write_card)
     from .fit import check_init_model
 
     started = time.time()
@@ -190,7 +192,7 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     taught, held = hold_back(drawings.labels)
     held_images, held_labels = drawings.images[held], drawings.labels[held]
     held_strokes = [drawings.strokes[i] for i in held] if drawings.strokes else None
-    base_strokes = named_stroke_model(base)
+    base_strokes = companion(base, STROKES)
     stroke_model = load_model_file(base_strokes) if base_strokes else None
     before = accuracy(model, held_images, held_labels, stroke_model, held_strokes)
 
@@ -208,55 +210,65 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
         base_check = {"digits": int(len(replay.check_labels)),
                       "before": accuracy(model, replay.check_images, replay.check_labels)}
         base_weights = model.get_weights()  # the model is trained in place
-        teach_image_model(model, (drawings.images[taught], drawings.labels[taught]), replay, steps, seed, progress)
+        teach_image_model(model, (drawings.images[taught], drawings.labels[taught]), replay, steps, seed, on_step)
         base_check["after"] = accuracy(model, replay.check_images, replay.check_labels)
         base_check["image_model"] = "taught" if base_check["after"] >= base_check["before"] - FORGET_TOLERANCE else "base"
         if base_check["image_model"] == "base":
-            progress(f"taught, the image model read {base_check['after']:.2%} of {base_check['digits']} base digits "
+            echo(f"taught, the image model read {base_check['after']:.2%} of {base_check['digits']} base digits "
                      f"(before: {base_check['before']:.2%}): keeping it as it was")
             model.set_weights(base_weights)
     else:
-        progress(f"all {len(taught)} drawings are read surely right already: nothing to teach")
+        echo(f"{_drawings(len(taught))} read surely right already: nothing to teach")
     person_strokes = [(drawings.strokes[i], int(drawings.labels[i])) for i in taught
                       if unsure and drawings.strokes and drawings.strokes[i] is not None]
-    strokes_card = None
+    tidy(out)
+    stage, saved = staging_dir(out), out.parent / partial_name(out.stem, out.suffix)
     try:
+        strokes_card = None
         if stroke_model is not None and person_strokes:
-            strokes_card = teach_stroke_model(stroke_model, base_strokes, person_strokes, stroke_model_path(out),
-                                              steps, seed)
+            strokes_card = teach_stroke_model(stroke_model, companion(base, REPLAY), person_strokes,
+                                              stage / STROKES, steps, seed)
         elif base_strokes is not None:  # nothing to teach it: read with the base's as it is
-            strokes_card = {"file": os.path.relpath(base_strokes, out.parent), "taught_on": 0}
+            shutil.copyfile(base_strokes, stage / STROKES)
+            strokes_card = {"base": str(base), "taught_on": 0}
+        if companion(base, REPLAY) is not None:  # what a teach of this model would replay
+            shutil.copyfile(companion(base, REPLAY), stage / REPLAY)
         after = accuracy(model, held_images, held_labels, stroke_model, held_strokes)
         test_accuracy = accuracy(model, *test) if test is not None else None
-        with replacing(out) as partial:
-            model.save(partial)
+        model.save(saved)
+        card = model_card(
+            saved, model, tf_device(), kind="personal", base_model=str(base), drawings=drawings.source,
+            drawings_used=int(len(drawings.labels)), drawings_per_digit=drawings.counts(),
+            skipped_files=drawings.skipped, taught_on=int(len(taught)) if unsure else 0, read_unsurely=unsure,
+            held_back=int(len(held)),
+            held_back_accuracy_before=before, held_back_accuracy_after=after, base_check=base_check,
+            **({"test_accuracy": test_accuracy, "test_samples": int(len(test[1]))} if test is not None else {}),
+            recipe={"steps": steps if unsure else 0, "batch": BATCH, "person_share": PERSON_SHARE,
+                    "taught": f"all, unless every drawing is read right at least {SURE:.0%} surely",
+                    "peak_learning_rate": PEAK_RATE, "forget_tolerance": FORGET_TOLERANCE,
+                    "stroke_copies_each": WRITTEN_ANEW,
+                    "schedule": "cosine to 0", "batch_norm": "frozen", "augment": True,
+                    "replay": replay.description},
+            **({"stroke_model": strokes_card} if strokes_card else {}),
+            seed=seed, command=command, wall_time_s=round(time.time() - started, 1))
+        card["model"] = out.name
+        write_card(stage, card)
+        write_lite_files(saved, stage)
+        install_unit(saved, stage, out)
     except OSError as err:
         raise UserError(f"cannot write {out}: {err.strerror or err}") from None
-    card = model_card(
-        out, model, tf_device(), kind="personal", base_model=str(base), drawings=drawings.source,
-        drawings_used=int(len(drawings.labels)), drawings_per_digit=drawings.counts(),
-        skipped_files=drawings.skipped, taught_on=int(len(taught)) if unsure else 0, read_unsurely=unsure,
-        held_back=int(len(held)),
-        held_back_accuracy_before=before, held_back_accuracy_after=after, base_check=base_check,
-        **({"test_accuracy": test_accuracy, "test_samples": int(len(test[1]))} if test is not None else {}),
-        recipe={"steps": steps if unsure else 0, "batch": BATCH, "person_share": PERSON_SHARE,
-                "taught": f"all, unless every drawing is read right at least {SURE:.0%} surely",
-                "peak_learning_rate": PEAK_RATE, "forget_tolerance": FORGET_TOLERANCE,
-                "stroke_copies_each": WRITTEN_ANEW,
-                "schedule": "cosine to 0", "batch_norm": "frozen", "augment": True,
-                "replay": replay.description},
-        **({"stroke_model": strokes_card} if strokes_card else {}),
-        seed=seed, command=command, wall_time_s=round(time.time() - started, 1))
-    write_card(out, card)
+    finally:
+        saved.unlink(missing_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
     return card
 
 
 def teach_image_model(model, person: tuple[np.ndarray, np.ndarray], replay: Replay, steps: int, seed: int,
-                      progress: Callable[[str], None]) -> None:
+                      on_step: Callable[[int, int], None]) -> None:
     """Teach an image model in place the person's (images, labels): `steps` batches of BATCH,
     PERSON_SHARE of each the person's drawings and the rest `replay`'s, every copy augmented
     anew; Adam decaying from PEAK_RATE to nothing, normalisation statistics frozen (settled on
-    far more data than a few dozen drawings). Reports `step i/n` to `progress`."""
+    far more data than a few dozen drawings). Calls `on_step(i, steps)` as it goes."""
     import tensorflow as tf
 
     from .augment import make_augmenter
@@ -266,27 +278,25 @@ def teach_image_model(model, person: tuple[np.ndarray, np.ndarray], replay: Repl
                .map(make_augmenter(seed), num_parallel_calls=tf.data.AUTOTUNE)
                .prefetch(tf.data.AUTOTUNE))
     _compile_for_teaching(model, steps)
-    model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_progress_lines(steps, progress)])
+    model.fit(batches, epochs=1, verbose=0, shuffle=False, callbacks=[_progress(steps, on_step)])
 
 
-def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: Path, steps: int, seed: int) -> dict:
-    """Teach a stroke model (loaded from `base`) one person's pen digits, (strokes, label)
-    pairs, as teach_image_model teaches the image model: batches of the person's paths, each
-    written anew by another hand WRITTEN_ANEW times (data.vary_hand, vary_order), and of the
-    base's own replay paths (teaching_batches). Saves it at `out` in one step and returns what
-    the card records."""
-    from .augment import vary_hand
-    from ..read.model_files import replay_path
+def teach_stroke_model(model, replay: Path | None, person: list[tuple[list, int]], out: Path, steps: int,
+                       seed: int) -> dict:
+    """Teach a stroke model one person's pen digits, (strokes, label) pairs, as
+    teach_image_model teaches the image model: batches of the person's paths, each written
+    anew by another hand WRITTEN_ANEW times (augment.vary_hand, vary_order), and of the
+    `replay` paths of its own training (teaching_batches), when it has them. Saves it at
+    `out` and returns what the card records."""
     from ..read.trajectory import path_features
-    from .augment import vary_order
+    from .augment import vary_hand, vary_order
 
     rng = np.random.default_rng(seed)
     per_step = int(BATCH * PERSON_SHARE)  # the person's paths in a batch
     written = rng.integers(0, len(person), min(steps * per_step, len(person) * WRITTEN_ANEW))
     mine = (np.stack([path_features(vary_order(vary_hand(person[i][0], rng), rng)) for i in written]),
             np.array([person[i][1] for i in written], np.int64))
-    replay = replay_path(base)
-    if replay.is_file():
+    if replay is not None:
         with np.load(replay) as kept:
             paths, labels = teaching_batches(mine, (kept["paths"].astype(np.float32), kept["labels"]),
                                              steps, BATCH, seed)
@@ -295,10 +305,8 @@ def teach_stroke_model(model, base: Path, person: list[tuple[list, int]], out: P
         paths, labels = mine[0][pick], mine[1][pick]
     _compile_for_teaching(model, steps)
     model.fit(paths, labels, batch_size=len(labels) // steps, epochs=1, shuffle=False, verbose=0)
-    with replacing(out) as partial:
-        model.save(partial)
-    return {"file": Path(out).name, "base": str(base), "taught_on": len(person),
-            "replayed": replay.name if replay.is_file() else None}
+    model.save(out)
+    return {"taught_on": len(person), "replayed": replay is not None}
 
 
 def _compile_for_teaching(model, steps: int) -> None:
@@ -316,24 +324,17 @@ def _compile_for_teaching(model, steps: int) -> None:
                   jit_compile=False, steps_per_execution=STEPS_AT_ONCE)
 
 
-def check_writable(out: Path) -> None:
-    """Say before teaching, not after, that `out` cannot be written (personalise itself only
-    finds out when it saves)."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot write {out}: {err.strerror or err}") from None
-    if not os.access(out.parent, os.W_OK):
-        raise UserError(f"cannot write {out}: {out.parent} is not writable")
-
-
-def _progress_lines(steps: int, progress: Callable[[str], None]):
-    """A Keras callback that reports `step i/n` every PROGRESS_EVERY steps."""
+def _progress(steps: int, on_step: Callable[[int, int], None]):
+    """A Keras callback calling `on_step(i, steps)` every PROGRESS_EVERY steps and at the end."""
     import keras
 
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             if (batch + 1) % PROGRESS_EVERY == 0 or batch + 1 == steps:
-                progress(f"step {batch + 1}/{steps}")
+                on_step(batch + 1, steps)
 
     return Progress()
+
+
+def _drawings(count: int) -> str:
+    return "the one drawing is" if count == 1 else f"all {count} drawings are"
