@@ -34,7 +34,7 @@ from digitboard.cli.options import Command, ExistingPath, Size  # noqa: E402
 from digitboard.common.errors import UserError  # noqa: E402
 from digitboard.common.paths import DEFAULT_MODEL  # noqa: E402
 from digitboard.board.reader import BOARD_THREADS  # noqa: E402
-from digitboard.read.recognizer import load_recognizer  # noqa: E402
+from digitboard.read.recognizer import Recognizer  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -89,7 +89,7 @@ def main(model, strokes, warmup, fps, size):
     """Draw many strokes through the real board loop and report memory growth."""
     samples: dict = {"start": rss_mb()}
     started = time.perf_counter()
-    options = board.BoardOptions(partial(load_recognizer, model, threads=BOARD_THREADS), model.name,
+    options = board.BoardOptions(partial(Recognizer.load, model, threads=BOARD_THREADS), model.name,
                                  size, fps)
     state, timings = board.run_board(options, on_frame=board.scripted(
         partial(soak_events, strokes=strokes, warmup=warmup, samples=samples)))

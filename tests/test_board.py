@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from digitboard.board import loop as board
 from digitboard.board.loop import BoardOptions
 from digitboard.cli import board as board_command
-from digitboard.board.state import (Board, check_label, clear, focus_reading, load_demo_digits, model_ready, new_board, note_input, number_text, pen_down, pen_move, pen_up, read_submitted, receive_reading, resize, settled, stroke_arrays, switch_model, type_label, undo, update_kiosk)
+from digitboard.board.state import (Board, check_label, clear, focus_reading, load_demo_digits, model_ready, new_board, note_input, number_text, pen_down, pen_move, pen_up, read_submitted, receive_reading, resize, settled, stroke_arrays, switch_model, type_label, undo, update_kiosk, want_read)
 from digitboard.board.view import layout_for, place_tags
 from digitboard.common.errors import UserError
 from digitboard.common.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
@@ -298,7 +298,7 @@ class TestLabelAndSave:
         board_.teach_allowed = False
         for digit in (1, 7):
             type_label(board_, digit, tmp_path, now=0.0)
-        assert saved_files(tmp_path) == [] and "--allow-teach" in board_.banner.text
+        assert saved_files(tmp_path) == [] and board_.banner is None  # visitors: nothing happens, nothing said
 
     @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
     def test_a_read_only_folder_is_a_banner(self, tmp_path, shipped):
@@ -451,16 +451,22 @@ class TestEvents:
         assert send(key(pygame.K_t, unicode="t")) == ["teach"] and board_.teaching
         assert send(key(pygame.K_t, unicode="t")) == [None] and "already teaching" in board_.banner.text
         assert send(key(pygame.K_m, unicode="m")) == ["switch model"]
+        switch_model(board_, 1.0, personal_exists=True)
+        assert board_.wanted_model is None and "still loading" in board_.banner.text
+        board_.model_state = "ready"
         switch_model(board_, 1.0, personal_exists=False)
         assert board_.wanted_model is None and "no personal model yet" in board_.banner.text
-        switch_model(board_, 1.0, personal_exists=True)
-        assert board_.wanted_model == "personal"
+        switch_model(board_, 1.0, personal_exists=True)  # answered at once; the old model reads on
+        assert board_.wanted_model == "personal" and board_.model_state == "switching"
+        assert "loading the personal model" in board_.banner.text and want_read(board_, 2.0)  # reads go on
+        switch_model(board_, 1.1, personal_exists=True)  # a second press does not race the first
+        assert board_.wanted_model == "personal" and "still loading" in board_.banner.text
 
     def test_a_kiosk_neither_labels_nor_teaches_unless_allowed(self, setup):
         board_, layout, send, stroke = setup
         board_.teach_allowed = False
         assert send(key(pygame.K_t, unicode="t"), kiosk=True) == [None] and not board_.teaching
-        assert "--allow-teach" in board_.banner.text
+        assert board_.banner is None
 
     def test_a_kiosk_quits_only_on_ctrl_shift_q(self, setup):
         board_, layout, send, stroke = setup

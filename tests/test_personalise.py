@@ -1,4 +1,4 @@
-"""Teaching a personal model: `train.py --personalise`, its bad inputs, and the board's T."""
+"""Teaching a personal model: `train.py teach`, its bad inputs, and the board's T."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ import pytest
 from digitboard.board import loop as board
 from digitboard.board.loop import BoardOptions
 from digitboard.board.state import new_board
-from digitboard.train.teach import hold_back, STEPS, unseen_by_base
-from digitboard.read.recognizer import load_recognizer
+from digitboard.data.drawings import load_drawings
+from digitboard.train.teach import STEPS, hold_back, personalise, replay_data, unseen_by_base
+from digitboard.read.recognizer import Recognizer
 from digitboard.data.pen import PenDigit, stroke_json
-from digitboard.board.teacher import start_teacher, stop_teacher
+from digitboard.board.teacher import exchange_with_teacher, start_teacher, stop_teacher
+from digitboard.read.model_files import REPLAY, STROKES, companion, companions_dir, copy_unit, read_card
 from digitboard.train.fit import train_stroke_model
-from digitboard.read.model_files import replay_path, stroke_model_path
 
 from conftest import PEN_DIGITS, assert_one_line_error, run_train, snapshot, write_image
 
@@ -43,16 +44,22 @@ def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6, str
 
 @pytest.fixture
 def tiny_with_strokes(tmp_path, tiny_model) -> Path:
-    """The tiny model with a stroke model beside it (2 epochs on the pen 0, 1 and 7), named in its card."""
+    """The tiny model with a stroke model among its companions (2 epochs on the pen 0, 1 and 7)."""
     folder = tmp_path / "base"
     folder.mkdir()
     model = folder / "tiny.keras"
     shutil.copy(tiny_model, model)
-    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    companions = companions_dir(model)
+    shutil.copytree(companions_dir(tiny_model), companions)
     digits = [PenDigit(label, [np.array(s, np.float64) * (1, -1) for s in strokes]) for label, strokes in PEN_DIGITS]
-    card["stroke_model"] = train_stroke_model(digits * 4, stroke_model_path(model), epochs=2, copies=2)
-    model.with_suffix(".json").write_text(json.dumps(card))
+    card = read_card(model)
+    card["stroke_model"] = train_stroke_model(digits * 4, companions, epochs=2, copies=2)
+    (companions / "card.json").write_text(json.dumps(card))
     return model
+
+
+def teach(drawn, base, out, *more):
+    return run_train("teach", drawn, "--base", base, "--out", out, *more)
 
 
 def test_the_newest_fifth_of_each_digit_is_held_back():
@@ -73,18 +80,18 @@ def test_teaching_writes_the_personal_model_and_its_card(tmp_path, tiny_model, m
     drawn = make_drawings(tmp_path / "drawn", mnist)
     (drawn / "1" / "broken.png").write_bytes(b"not a png")
     out = tmp_path / "models" / "mine.keras"
-    result = run_train("--personalise", drawn, "--init-from", tiny_model, "--out", out)
+    result = teach(drawn, tiny_model, out)
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
-    assert "skipped 1 unreadable: 1/broken.png" in lines[0]
+    assert "skipped 1: 1/broken.png" in lines[0]
     assert f"step {STEPS}/{STEPS}" in result.output and lines[-1].startswith("taught in ")
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["kind"] == "personal" and card["base_model"] == str(tiny_model)
     assert card["drawings_used"] == 18 and card["drawings_per_digit"] == {"0": 6, "1": 6, "7": 6}
     assert card["held_back"] == 3 and card["taught_on"] == 15 and card["skipped_files"] == ["1/broken.png"]
     assert 0 <= card["held_back_accuracy_before"] <= 1 and 0 <= card["held_back_accuracy_after"] <= 1
     assert card["test_samples"] == 10000 and card["test_accuracy"] > 0.5  # the tiny model still reads MNIST
-    assert load_recognizer(out).read(np.pad(mnist.x_test[0], 20))  # a working model
+    assert Recognizer.load(out).read(np.pad(mnist.x_test[0], 20))  # a working model
 
 
 def test_the_stroke_model_is_taught_the_drawings_strokes(tmp_path, tiny_with_strokes, mnist):
@@ -92,27 +99,26 @@ def test_the_stroke_model_is_taught_the_drawings_strokes(tmp_path, tiny_with_str
     drawn = make_drawings(tmp_path / "drawn", mnist, strokes=pen)
     (drawn / "7" / "s5" / "strokes.json").write_text("{not json")  # its image still teaches
     out = tmp_path / "models" / "mine.keras"
-    result = run_train("--personalise", drawn, "--init-from", tiny_with_strokes, "--out", out)
+    result = teach(drawn, tiny_with_strokes, out)
     assert result.exit_code == 0, result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["skipped_files"] == ["7/s5/strokes.json"] and card["taught_on"] == 15
     taught = card["stroke_model"]
-    assert taught["file"] == "mine.strokes.keras" and taught["taught_on"] == 15  # s5, held back, has none
-    assert taught["replayed"] == replay_path(stroke_model_path(tiny_with_strokes)).name
-    before = keras.models.load_model(stroke_model_path(tiny_with_strokes))
-    after = keras.models.load_model(stroke_model_path(out))
+    assert taught == {"taught_on": 15, "replayed": True}  # s5, held back, has none
+    assert companion(out, REPLAY) is not None  # what a teach of the personal model would replay
+    before = keras.models.load_model(companion(tiny_with_strokes, STROKES))
+    after = keras.models.load_model(companion(out, STROKES))
     assert not np.allclose(before.layers[-1].get_weights()[0], after.layers[-1].get_weights()[0])
-    recognizer = load_recognizer(out)
-    assert recognizer.stroke_model is not None
+    assert Recognizer.load(out).stroke_model
 
 
 def test_a_model_that_reads_every_drawing_surely_is_left_as_it_is(tmp_path, shipped, mnist):
     drawn = make_drawings(tmp_path / "drawn", mnist, per_digit=5)
     out = tmp_path / "mine.keras"
-    result = run_train("--personalise", drawn, "--init-from", shipped.path, "--out", out)
+    result = teach(drawn, shipped.path, out)
     assert result.exit_code == 0, result.output
     assert "all 12 drawings are read surely right already: nothing to teach" in result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["taught_on"] == 0 and card["read_unsurely"] == 0 and card["recipe"]["steps"] == 0
     taught, base = keras.models.load_model(out), keras.models.load_model(shipped.path)
     assert all(np.array_equal(a, b) for a, b in zip(taught.get_weights(), base.get_weights()))
@@ -125,10 +131,10 @@ def test_a_taught_image_model_that_forgets_the_base_data_is_not_kept(tmp_path, t
     for i, image in enumerate(mnist.x_test[mnist.y_test == 0][:6]):
         write_image(drawn / "0" / f"s{i}.png", image)
     out = tmp_path / "mine.keras"
-    result = run_train("--personalise", drawn, "--init-from", tiny_model, "--out", out)
+    result = teach(drawn, tiny_model, out)
     assert result.exit_code == 0, result.output
     assert "base digits (before: " in result.output and "keeping it as it was" in result.output
-    check = json.loads(out.with_suffix(".json").read_text())["base_check"]
+    check = read_card(out)["base_check"]
     assert check["digits"] == 3000 and check["after"] < check["before"] - 0.002 and check["image_model"] == "base"
     taught, base = keras.models.load_model(out), keras.models.load_model(tiny_model)
     assert all(np.array_equal(a, b) for a, b in zip(taught.get_weights(), base.get_weights()))
@@ -136,17 +142,18 @@ def test_a_taught_image_model_that_forgets_the_base_data_is_not_kept(tmp_path, t
 
 def test_without_strokes_the_personal_model_reads_with_the_base_stroke_model(tmp_path, tiny_with_strokes, mnist):
     out = tmp_path / "models" / "mine.keras"
-    result = run_train("--personalise", make_drawings(tmp_path / "drawn", mnist), "--init-from", tiny_with_strokes,
-                       "--out", out)
+    result = teach(make_drawings(tmp_path / "drawn", mnist), tiny_with_strokes, out)
     assert result.exit_code == 0, result.output
-    card = json.loads(out.with_suffix(".json").read_text())
-    assert card["stroke_model"] == {"file": "../base/tiny.strokes.keras", "taught_on": 0}
-    assert not stroke_model_path(out).exists() and load_recognizer(out).stroke_model is not None
+    card = read_card(out)
+    assert card["stroke_model"] == {"base": str(tiny_with_strokes), "taught_on": 0}
+    assert (companion(out, STROKES).read_bytes() == companion(tiny_with_strokes, STROKES).read_bytes()
+            and Recognizer.load(out).stroke_model)  # the base's, copied: a unit stands alone
 
 
 @pytest.mark.parametrize("layout, message", [
-    ({}, "no drawings in"),
+    ({}, "no labelled drawings in"),
     ({"7": 3}, "all 3 drawings in"),
+    ({"7": 1}, "the one drawing in"),
 ])
 def test_too_few_drawings_are_one_line(tmp_path, tiny_model, mnist, layout, message):
     drawn = tmp_path / "drawn"
@@ -154,31 +161,61 @@ def test_too_few_drawings_are_one_line(tmp_path, tiny_model, mnist, layout, mess
     for digit, count in layout.items():
         make_drawings(drawn, mnist, digits=(int(digit),), per_digit=count)
     out = tmp_path / "mine.keras"
-    assert_one_line_error(run_train("--personalise", drawn, "--init-from", tiny_model, "--out", out), message)
+    assert_one_line_error(teach(drawn, tiny_model, out), message)
     assert not out.exists()
 
 
 def test_a_missing_folder_and_a_bad_out_are_one_line(tmp_path, tiny_model, mnist):
-    assert_one_line_error(run_train("--personalise", tmp_path / "nowhere"), "no such folder")
+    assert_one_line_error(teach(tmp_path / "nowhere", tiny_model, tmp_path / "mine.keras"),
+                          "no labelled drawings yet")
     drawn = make_drawings(tmp_path / "drawn", mnist)
-    assert_one_line_error(run_train("--personalise", drawn, "--init-from", tiny_model, "--out", tiny_model),
-                          "is the model being taught")
-    assert_one_line_error(run_train("--personalise", drawn, "--epochs", 3), "--personalise has its own recipe")
+    assert_one_line_error(teach(drawn, tiny_model, tiny_model), "is the model being taught")
+    assert_one_line_error(run_train("--epochs", 3, "teach", drawn), "--epochs is for training")
+    assert_one_line_error(run_train("--personalise", drawn), "python train.py teach")
     (tmp_path / "blocker").write_text("a file where the models folder should be")
-    assert_one_line_error(run_train("--personalise", drawn, "--init-from", tiny_model,
-                                    "--out", tmp_path / "blocker" / "mine.keras"), "cannot write")
+    assert_one_line_error(teach(drawn, tiny_model, tmp_path / "blocker" / "mine.keras"), "cannot make its folder")
 
 
 def test_a_teach_stopped_midway_leaves_the_old_model(tmp_path, tiny_model, mnist):
     drawn = make_drawings(tmp_path / "drawn", mnist)
     models = tmp_path / "models"
-    models.mkdir()
-    (models / "mine.keras").write_bytes(b"the model from last time")
+    copy_unit(tiny_model, models / "mine.keras")  # the personal model from last time, with its companions
     before = snapshot(models)
     teacher = start_teacher(new_board((400, 300)), drawn, tiny_model, models / "mine.keras", 0.0)
-    time.sleep(2)  # importing TensorFlow: well before the model is written
+    time.sleep(2)  # loading its libraries: well before the model is written
     stop_teacher(teacher)
-    assert teacher.process.returncode is not None and snapshot(models) == before
+    assert teacher.process.exitcode is not None and snapshot(models) == before
+
+
+def test_a_teach_stopped_while_it_installs_leaves_the_old_unit_whole(tmp_path, tiny_model, mnist, monkeypatch):
+    drawn = make_drawings(tmp_path / "drawn", mnist)
+    mine = tmp_path / "models" / "mine.keras"
+    copy_unit(tiny_model, mine)
+    old_model, old_card = mine.read_bytes(), read_card(mine)
+    real_copy = shutil.copyfile
+
+    def interrupted_at_the_last_step(source, dest, *args, **kwargs):
+        if ".partial-" in Path(dest).name and Path(dest).suffix == ".keras":  # the model, after its companions
+            raise KeyboardInterrupt
+        return real_copy(source, dest, *args, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", interrupted_at_the_last_step)
+    with pytest.raises(KeyboardInterrupt):
+        personalise(tiny_model, load_drawings(drawn), mine, replay_data(tiny_model, mnist), echo=lambda _: None)
+    assert mine.read_bytes() == old_model and read_card(mine) == old_card  # the old unit, whole
+    assert not list(mine.parent.glob("*.partial-*"))
+    assert Recognizer.load(mine).read(np.pad(mnist.x_test[0], 20))
+
+
+def test_the_board_hears_how_a_teach_went(tmp_path, tiny_model, mnist):
+    board_ = new_board((400, 300))
+    teacher = start_teacher(board_, tmp_path / "nothing drawn", tiny_model, tmp_path / "mine.keras", 0.0)
+    deadline = time.monotonic() + 60
+    while exchange_with_teacher(board_, teacher, 0.0) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert board_.teaching is None and board_.banner.error
+    assert board_.banner.text.startswith("teaching failed: no labelled drawings yet")  # words, not a traceback
+    assert board_.wanted_model is None and not (tmp_path / "mine.keras").exists()
 
 
 def test_the_board_teaches_in_the_background_and_swaps_the_model_in(tmp_path, tiny_model, mnist, monkeypatch):
@@ -193,10 +230,10 @@ def test_the_board_teaches_in_the_background_and_swaps_the_model_in(tmp_path, ti
             pressed.append(True)
         return state.model_kind != "personal" and not (state.banner and state.banner.error)
 
-    options = BoardOptions(lambda: load_recognizer(tiny_model), "tiny.keras", (640, 480), drawn_dir=drawn,
+    options = BoardOptions(lambda: Recognizer.load(tiny_model), "tiny.keras", (640, 480), drawn_dir=drawn,
                            model=tiny_model, personal_model=personal, max_seconds=240, headless=True)
     state, timings = board.run_board(options, on_frame=press_t_then_wait)
     assert state.model_kind == "personal" and state.model_name == "mine.keras", state.banner
-    assert personal.is_file() and json.loads(personal.with_suffix(".json").read_text())["drawings_used"] == 18
-    assert state.teaching is None and state.banner.text.startswith("taught in")
+    assert personal.is_file() and read_card(personal)["drawings_used"] == 18
+    assert state.teaching is None and state.banner.text.startswith("now reading with the personal model: your")
     assert len(timings.frame_ms) > 100  # the board kept drawing while it taught

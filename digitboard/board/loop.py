@@ -257,14 +257,32 @@ def save_window(surface: pygame.Surface, path: Path) -> None:
 
 def save_screenshot(surface: pygame.Surface, board: Board, now: float,
                     directory: Path = SCREENSHOT_DIR) -> None:
-    path = Path(directory) / time.strftime("board-%Y%m%d-%H%M%S.png")
+    path = None
     try:
+        path = reserve_name(Path(directory), time.strftime("board-%Y%m%d-%H%M%S"), ".png")
         save_window(surface, path)
     except (OSError, pygame.error) as err:
-        show_banner(board, f"could not save the screenshot: {err}", now, error=True)
+        if path is not None:
+            path.unlink(missing_ok=True)
+        show_banner(board, f"could not save the screenshot: {getattr(err, 'strerror', None) or err}", now,
+                    error=True)
     else:
         shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
         show_banner(board, f"screenshot saved: {shown}", now)
+
+
+def reserve_name(directory: Path, stem: str, suffix: str) -> Path:
+    """A new file `stem<suffix>` in `directory`, or `stem-2<suffix>`, … when taken (by a press
+    in the same second, or another board), created empty so that no one else takes it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for count in range(1, 10_000):
+        path = directory / (f"{stem}{suffix}" if count == 1 else f"{stem}-{count}{suffix}")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            continue
+        return path
+    raise OSError(f"{directory} has no free name for {stem}")
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .state import (Board, model_failed, model_ready, model_swap_failed, read_submitted, reading_failed, receive_reading, stroke_arrays, want_read)
 from ..common.errors import UserError
-from ..read.recognizer import load_recognizer
+from ..read.recognizer import Recognizer
 
 
 # ---------------------------------------------------------------- messages
@@ -101,23 +101,25 @@ BOARD_THREADS = 1
 
 
 def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.Queue) -> None:
+    recognizer = None
     try:
         recognizer = load()
     except UserError as err:
         results.put(ModelFailed(str(err)))
-        return
-    except Exception as err:  # a broken TensorFlow install must not take the board down
+    except Exception as err:  # a broken install must not take the board down
         results.put(ModelFailed(f"cannot load the model: {type(err).__name__}: {err}"[:300]))
-        return
-    results.put(ModelReady(getattr(recognizer, "device", "")))
-    while (job := jobs.get()) is not None:
+    else:
+        results.put(ModelReady(getattr(recognizer, "device", "")))
+    while (job := jobs.get()) is not None:  # without a model it still waits: M may load one
         if isinstance(job, LoadModel):
             try:
-                recognizer = load_recognizer(job.path)
+                recognizer = Recognizer.load(job.path, threads=BOARD_THREADS)
             except Exception as err:  # UserError or worse: the model in use reads on
                 results.put(SwapFailed(str(err)[:300]))
             else:
                 results.put(ModelReady(getattr(recognizer, "device", ""), job.path.name, job.kind))
+            continue
+        if recognizer is None:
             continue
         started = time.perf_counter()
         try:
@@ -149,7 +151,7 @@ def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float
             break
         match message:
             case ModelReady(device, name, kind):
-                model_ready(board, device, name, kind)
+                model_ready(board, device, name, kind, now)
             case SwapFailed(text):
                 model_swap_failed(board, text, now)
             case ModelFailed(text):

@@ -68,7 +68,7 @@ class Board:
     submitted_at: float = -math.inf
     read_in_flight: bool = False
     read_ms: float | None = None
-    model_state: str = "loading"                 # "loading", "ready" or "failed"
+    model_state: str = "loading"                 # "loading", "ready", "switching" (it reads on) or "failed"
     model_message: str = "loading model…"
     model_name: str = ""
     device: str = ""
@@ -88,6 +88,8 @@ class Board:
     wanted_model: str | None = None              # the kind the loop should load next
     typed: str = ""                              # digits typed so far to label a drawing of several
     typed_at_version: int = -1                   # the ink they label
+    typed_until: float = 0.0                     # when an unfinished label is given up
+    taught: str | None = None                    # what the last teach did, told once its model reads
 
     @property
     def size(self) -> tuple[int, int]:
@@ -218,7 +220,7 @@ def resize(board: Board, size: tuple[int, int]) -> None:
 def want_read(board: Board, now: float) -> bool:
     """Whether the reader should get the canvas now: the model is ready and idle, the ink
     changed since the last canvas it got, and the last read is READ_INTERVAL old."""
-    return (board.model_state == "ready" and not board.read_in_flight
+    return (board.model_state in ("ready", "switching") and not board.read_in_flight
             and board.submitted_version != board.ink_version
             and now - board.submitted_at >= READ_INTERVAL)
 
@@ -244,13 +246,17 @@ def reading_failed(board: Board, message: str, now: float) -> None:
     show_banner(board, f"reading failed: {message}", now, error=True)
 
 
-def model_ready(board: Board, device: str, name: str | None = None, kind: str | None = None) -> None:
+def model_ready(board: Board, device: str, name: str | None = None, kind: str | None = None,
+                now: float = 0.0) -> None:
     """The reader has a model: the first, or one swapped in (then its `name` and `kind`)."""
     board.model_state, board.model_message, board.device = "ready", "", device
     if name is not None:
         board.model_name, board.model_kind = name, kind or board.model_kind
-        # the same ink, read again by the new model
-        board.submitted_version = -1
+        board.submitted_version = -1  # the same ink, read again by the new model
+        told = f": {board.taught}" if board.taught and kind == "personal" else ""
+        board.taught = None
+        show_banner(board, f"now reading with the {board.model_kind} model{told}", now,
+                    seconds=2 * BANNER_SECONDS if told else BANNER_SECONDS)
 
 
 def model_failed(board: Board, message: str) -> None:
@@ -264,7 +270,7 @@ def settled(board: Board) -> bool:
         return False
     if board.model_state == "failed":
         return True
-    return (board.model_state == "ready" and not board.read_in_flight
+    return (board.model_state in ("ready", "switching") and not board.read_in_flight
             and board.readings_version == board.ink_version)
 
 
@@ -319,7 +325,6 @@ def note_input(board: Board, now: float) -> None:
 # ---------------------------------------------------------------- label and save
 
 LABEL_SECONDS = 15.0  # how long the number being typed stays up
-TEACH_OFF = "labelling and teaching are off in this kiosk (start it with --allow-teach)"
 
 
 def type_label(board: Board, digit: int, directory: Path, now: float,
@@ -328,13 +333,12 @@ def type_label(board: Board, digit: int, directory: Path, now: float,
     several, the keys typed spell the number left to right and each digit is saved under its
     own class once all are typed. Nothing is saved under a label the person did not give;
     a failure is a banner. Returns the files written."""
-    if not board.teach_allowed:
-        show_banner(board, TEACH_OFF, now)
+    if not board.teach_allowed:  # a kiosk's visitors: the key does nothing
         return []
     if not board.strokes:
         show_banner(board, "draw a digit first, then press its key to save it", now)
         return []
-    if board.model_state != "ready" or not settled(board):
+    if board.model_state not in ("ready", "switching") or not settled(board):
         show_banner(board, "wait for the reading, then type the digits you drew", now)
         return []
     readings = board.readings
@@ -344,6 +348,7 @@ def type_label(board: Board, digit: int, directory: Path, now: float,
     if not board.typed:
         board.typed_at_version = board.ink_version
     board.typed += str(digit)
+    board.typed_until = now + LABEL_SECONDS
     if len(board.typed) < len(readings):
         shown = " ".join(board.typed) + " _" * (len(readings) - len(board.typed))
         show_banner(board, f"label {shown}: type all {len(readings)} digits, left to right "
@@ -372,10 +377,10 @@ def cancel_label(board: Board, now: float, why: str) -> None:
 
 def check_label(board: Board, now: float) -> None:
     """Once a frame: a drawing that changes while its number is typed is no longer the one
-    labelled."""
+    labelled, and a number left unfinished for LABEL_SECONDS is given up."""
     if board.typed and board.ink_version != board.typed_at_version:
         cancel_label(board, now, "the drawing changed")
-    elif board.typed and board.banner is None:
+    elif board.typed and now >= board.typed_until:
         cancel_label(board, now, "too long without a key")
 
 
@@ -384,46 +389,67 @@ def check_label(board: Board, now: float) -> None:
 def want_teach(board: Board, now: float) -> bool:
     """T: whether a teach may start now (the loop starts it); else a banner says why not."""
     if not board.teach_allowed:
-        show_banner(board, TEACH_OFF, now)
         return False
     if board.teaching is not None:
-        show_banner(board, "already teaching: the new model comes in when it is done", now)
+        show_banner(board, "already teaching: your model comes in when it is done", now)
         return False
     board.teaching = "teaching: starting…"
     show_banner(board, "teaching your handwriting in the background: keep drawing", now)
     return True
 
 
-def teach_progress(board: Board, line: str) -> None:
-    if line.startswith("step "):
-        board.teaching = f"teaching: {line}"
+def teach_progress(board: Board, step: int, steps: int) -> None:
+    board.teaching = f"teaching: {step} of {steps} steps"
 
 
-def teach_finished(board: Board, worked: bool, last_line: str, now: float) -> None:
-    """The teach has ended: load the personal model if it worked, else say why not."""
+def teach_finished(board: Board, how, now: float) -> None:
+    """The teach has ended (`how`: teacher.TeachDone or TeachFailed): load the personal model
+    if one was written, else say why not. What it learned is told once it reads."""
     board.teaching = None
-    if worked:
-        board.wanted_model = "personal"
-        show_banner(board, last_line, now, seconds=2 * BANNER_SECONDS)
+    if not hasattr(how, "image_model"):
+        show_banner(board, f"teaching failed: {how.message}", now, error=True, seconds=2 * BANNER_SECONDS)
+        return
+    if how.held_back and how.before is not None and how.after is not None:
+        board.taught = f"your held-back drawings now read {how.after:.0%} (before: {how.before:.0%})"
     else:
-        why = last_line.removeprefix("Error: ") or "it stopped without a word"
-        show_banner(board, f"teach failed: {why}", now, error=True, seconds=2 * BANNER_SECONDS)
+        board.taught = "it has too few drawings to hold some back and measure"
+    if how.image_model == "base":
+        board.taught += "; only the stroke model learned (the image model forgot too much and was kept as it was)"
+    elif how.image_model == "untaught":
+        board.taught = "your drawings were all read surely right already: nothing needed teaching"
+    board.wanted_model = "personal"
+    board.model_state = "switching"
+    show_banner(board, "taught: loading your personal model…", now, seconds=LABEL_SECONDS)
 
 
 def switch_model(board: Board, now: float, personal_exists: bool) -> None:
-    """M: read with the other model, shipped or personal."""
+    """M: read with the other model, shipped or personal; the old one reads on until the new
+    one has loaded, and another M meanwhile waits for it."""
     if not board.teach_allowed:
-        show_banner(board, TEACH_OFF, now)
+        return
+    if board.model_state == "switching" or board.wanted_model is not None:
+        show_banner(board, "still loading the other model…", now)
+        return
+    if board.model_state == "loading":
+        show_banner(board, "the model is still loading…", now)
         return
     target = "shipped" if board.model_kind == "personal" else "personal"
     if target == "personal" and not personal_exists:
         show_banner(board, "no personal model yet: label your digits (draw, then type them) and press T", now)
         return
     board.wanted_model = target
+    if board.model_state == "ready":
+        board.model_state = "switching"
+    show_banner(board, f"loading the {target} model…", now, seconds=LABEL_SECONDS)
 
 
 def model_swap_failed(board: Board, message: str, now: float) -> None:
-    show_banner(board, f"kept {board.model_name}: {message}", now, error=True)
+    """The model asked for did not load: the one in use reads on (if there is one)."""
+    if board.model_state == "switching":
+        board.model_state = "ready"
+    board.taught = None
+    kept = f"kept the {board.model_kind} model" if board.model_state == "ready" else "no model"
+    show_banner(board, f"{kept}: {message}", now, error=True, seconds=2 * BANNER_SECONDS)
 
 
 # ---------------------------------------------------------------- kiosk: idle clear, attract loop

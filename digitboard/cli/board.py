@@ -18,7 +18,7 @@ import click
 
 from ..board.loop import MAX_REPLAY_DIGITS, REPLAY_TIMEOUT_S, BoardOptions, replay_number, run_board
 from ..board.reader import BOARD_THREADS
-from ..read.recognizer import load_recognizer
+from ..read.recognizer import Recognizer
 from ..board.state import load_demo_digits, settled
 from ..common.errors import UserError
 from ..common.paths import DEFAULT_MODEL, DEMO_DIR
@@ -62,7 +62,7 @@ def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps, allow_tea
     if replay_digits is not None and len(replay_digits) > MAX_REPLAY_DIGITS:
         raise UserError(f"--replay {replay} holds {len(replay_digits)} digits; a replay draws at "
                         f"most {MAX_REPLAY_DIGITS} as one number")
-    options = BoardOptions(partial(load_recognizer, model, threads=BOARD_THREADS), model.name, size,
+    options = BoardOptions(partial(Recognizer.load, model, threads=BOARD_THREADS), model.name, size,
                            fps, kiosk, idle, tuple(demo_digits), snapshot=snapshot,
                            max_seconds=REPLAY_TIMEOUT_S if replay else None,
                            headless=replay is not None, model=model, allow_teach=allow_teach)
