@@ -14,12 +14,33 @@ from ..common.errors import UserError
 INK = 255
 
 
+MAX_COORDINATE = 1e6  # pen units or pixels: beyond this a coordinate is a broken file, not a drawing
+
+
 @dataclass
 class PenDigit:
-    """One written digit: its label and its strokes, each an (n, 2) array of x, y (y down)."""
+    """One written digit: its label and its strokes, each an (n, 2) array of x, y (y down);
+    who wrote it and at which site, where the file says (UNIPEN's `.COMMENT`)."""
 
     label: str
     strokes: list[np.ndarray]
+    writer: str = ""
+    donor: str = ""
+
+
+def checked_points(points, where: str) -> np.ndarray:
+    """A stroke's points as an (n, 2) float array; UserError naming `where` for anything a pen
+    cannot have drawn: not numbers, not pairs, NaN or infinite, beyond MAX_COORDINATE."""
+    try:
+        array = np.asarray(points, np.float64).reshape(-1, 2)
+    except (TypeError, ValueError):
+        raise UserError(f"{where}: a stroke's points must be pairs of numbers") from None
+    if not np.isfinite(array).all():
+        raise UserError(f"{where}: a stroke holds NaN or infinite coordinates")
+    if np.abs(array).max(initial=0.0) > MAX_COORDINATE:
+        raise UserError(f"{where}: a stroke reaches {np.abs(array).max():.3g}, beyond any drawing "
+                        f"(coordinates are at most {MAX_COORDINATE:.0e})")
+    return array
 
 
 def brush_for(canvas_height: int) -> int:
@@ -110,6 +131,11 @@ def read_unipen(path: Path) -> list[PenDigit]:
             if len(label) != 1 or not label.isdigit():
                 raise UserError(f"{path}:{number}: expected a digit label like \"7\" in: {line.strip()}")
             digits.append(PenDigit(label, []))
+        elif keyword == ".COMMENT" and digits and not digits[-1].writer and not digits[-1].strokes:
+            # `.COMMENT <label> <writer> <donor>` (UNIPEN 1a) or `<label> <writer> <n>` (pendigits)
+            if len(words) >= 3:
+                digits[-1].writer = words[2]
+                digits[-1].donor = words[3] if len(words) >= 4 and words[3].isalpha() else path.stem
         elif keyword == ".PEN_DOWN":
             if not digits:
                 raise UserError(f"{path}:{number}: .PEN_DOWN before any .SEGMENT")
@@ -120,7 +146,7 @@ def read_unipen(path: Path) -> list[PenDigit]:
             if stroke is None:
                 raise UserError(f"{path}:{number}: .PEN_UP without .PEN_DOWN")
             if stroke:
-                digits[-1].strokes.append(np.array(stroke, np.float64))
+                digits[-1].strokes.append(checked_points(stroke, f"{path}:{number}"))
             stroke = None
         elif keyword.startswith("."):
             continue  # .COMMENT, .DT, .INCLUDE, .LEXICON, … carry nothing we draw
@@ -149,8 +175,8 @@ def read_stroke_json(path: Path) -> tuple[list[PenDigit], tuple[int, int] | None
     try:
         document = json.loads(path.read_text())
         digits = [PenDigit(str(d.get("label", "")),
-                           [np.asarray(s, np.float64).reshape(-1, 2) for s in d["strokes"] if len(s)])
-                  for d in document["digits"]]
+                           [checked_points(s, f"{path}: digit {index}") for s in d["strokes"] if len(s)])
+                  for index, d in enumerate(document["digits"])]
         size = document.get("canvas_size")
         canvas_size = None if size is None else (int(size[0]), int(size[1]))
     except OSError as err:
@@ -160,6 +186,10 @@ def read_stroke_json(path: Path) -> tuple[list[PenDigit], tuple[int, int] | None
     digits = [d for d in digits if d.strokes]
     if not digits:
         raise UserError(f"{path}: holds no strokes")
+    unlabelled = next((i for i, d in enumerate(digits) if d.label not in ("", *"0123456789")), None)
+    if unlabelled is not None:
+        raise UserError(f"{path}: digit {unlabelled} is labelled {digits[unlabelled].label!r}, "
+                        "not one of 0-9")
     if canvas_size is not None and min(canvas_size) <= 0:
         raise UserError(f"{path}: canvas_size must be two positive numbers, got {list(canvas_size)}")
     return digits, canvas_size

@@ -58,10 +58,12 @@ CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left wid
 @dataclass(frozen=True)
 class Blob:
     """Ink that may hold a digit (or several touching): its corner box on the canvas
-    (x0, y0, x1, y1) and its ink alone, other blobs reaching into the box masked."""
+    (x0, y0, x1, y1) and its ink alone, other blobs reaching into the box masked; a ring is
+    ink drawn round other ink (a digit circled), which is no digit whatever it looks like."""
 
     box: tuple[int, int, int, int]
     ink: np.ndarray
+    ring: bool = False
 
 
 def _belong_together(part: tuple, other: tuple) -> bool:
@@ -93,6 +95,8 @@ def find_digits(canvas: np.ndarray) -> list[Blob]:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     parts = _without_specks([((x, y, x + w, y + h), [i]) for i, (x, y, w, h) in
                              enumerate(stats[:, :4].tolist()) if i > 0])
+    rings = _rings(parts, labels) if len(parts) > 1 else []
+    parts = [part for part in parts if part not in rings]
     groups: list[tuple[tuple, list[int]]] = []
     for box, members in sorted(parts, key=lambda p: -_area(p[0])):
         groups.append((box, members))
@@ -109,12 +113,43 @@ def find_digits(canvas: np.ndarray) -> list[Blob]:
     if len(groups) > 1:
         groups = _without_stray_marks(groups, ink)
     blobs = []
-    for (x0, y0, x1, y1), members in sorted(groups, key=lambda g: (g[0][0] + g[0][2]) / 2):
+    for (x0, y0, x1, y1), members in sorted(groups + rings, key=lambda g: (g[0][0] + g[0][2]) / 2):
         crop = canvas[y0:y1, x0:x1]
         if count > 2:  # other digits may reach into this box: keep this digit's ink alone
             crop = np.where(np.isin(labels[y0:y1, x0:x1], members), crop, 0).astype(np.uint8)
-        blobs.append(Blob((x0 + left, y0 + top, x1 + left, y1 + top), crop))
+        blobs.append(Blob((x0 + left, y0 + top, x1 + left, y1 + top), crop, ((x0, y0, x1, y1), members) in rings))
     return blobs
+
+
+RING_INSIDE = 0.3    # a part drawn round others at least this share of its size may be a ring…
+RING_THIN = 0.35     # …when its ink covers at most this share of the hull it draws (a filled blob is no ring)
+
+
+def _rings(parts: list[tuple[tuple, list[int]]], labels: np.ndarray) -> list[tuple[tuple, list[int]]]:
+    """The parts (corner box, label numbers) that may be drawn round other parts, as someone
+    circles a digit: a thin line whose hull holds nine tenths of another part's ink, that part
+    at least RING_INSIDE of its size. Whether it is a ring, or a digit with a part inside (a
+    slashed 0 whose slash does not touch it), the models say (read_ink)."""
+    found = []
+    for box, members in parts:
+        others = [(b, m) for b, m in parts if m is not members and b[0] >= box[0] and b[1] >= box[1]
+                  and b[2] <= box[2] and b[3] <= box[3]
+                  and _longer_side(b) >= RING_INSIDE * _longer_side(box)]
+        if not others:
+            continue
+        x0, y0, x1, y1 = box
+        own = np.isin(labels[y0:y1, x0:x1], members)
+        hull = cv2.convexHull(cv2.findNonZero(own.view(np.uint8)))
+        inside = np.zeros(own.shape, np.uint8)
+        cv2.fillConvexPoly(inside, hull, 1)
+        if own.sum() > RING_THIN * inside.sum():
+            continue
+        for (bx0, by0, bx1, by1), other in others:
+            theirs = np.isin(labels[by0:by1, bx0:bx1], other)
+            if inside[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0][theirs].mean() >= 0.9:
+                found.append((box, members))
+                break
+    return found
 
 
 def _area(box: tuple) -> int:
@@ -330,7 +365,9 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
         return None
     shrink = search_scale(height, brush)
     searched = ink if shrink == 1 else cv2.resize(ink, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
-    candidates = cut_candidates(searched, height * shrink, brush * shrink, classify, whole_probs, straight)
+    candidates = [cut for cut in cut_candidates(searched, height * shrink, brush * shrink, classify, whole_probs,
+                                                straight)
+                  if _a_digit(cut.left_reading[1]) and _a_digit(cut.right_reading[1])]
     if not candidates:
         return None
     weights, bias = fitted_model("cut", CUT_FEATURE_NAMES)
@@ -342,6 +379,12 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
         return best
     path = _grown(best.path, searched.shape, ink.shape)
     return Cut(path, *_pieces(ink, path), None, None, best.features)
+
+
+def _a_digit(probs: np.ndarray) -> bool:
+    """Whether a piece reads as a digit: a cut that leaves a piece that is no digit (a scribble
+    cut in two) parts no touching digits."""
+    return int(probs.argmax()) < 10
 
 
 def _one_digit(ink: np.ndarray, height: float, brush: float, whole_probs: np.ndarray) -> bool:
@@ -390,23 +433,53 @@ def _crop_columns(ink: np.ndarray, offset: int) -> tuple[np.ndarray, int]:
 
 
 def read_ink(blobs: list[Blob], classify: Classify) -> list[Reading]:
-    """The digits in blobs of ink (find_digits), left to right: each blob is one digit unless
-    the cut model finds touching digits in it. Every blob is read whole first, in one call:
-    most are one digit, and the cut model weighs that reading too. Straight cuts are tried
-    only in a blob at most STRAIGHT_WIDEST digit heights wide, and its pieces: in a scribble
-    23 heights long, cut into 93 pieces, they took 16-18 s."""
+    """The marks in blobs of ink (find_digits), left to right: each blob is one digit, or one
+    mark that is none, unless the cut model finds touching digits in it. Every blob is read
+    whole first, in one call: most are one digit, and the cut model weighs that reading too.
+    Straight cuts are tried only in a blob at most STRAIGHT_WIDEST digit heights wide, and its
+    pieces: in a scribble 23 heights long, cut into 93 pieces, they took 16-18 s."""
     if not blobs:
         return []
-    heights = np.array([b.box[3] - b.box[1] for b in blobs], np.float64)
-    height = float(np.median(heights[heights >= 0.5 * heights.max()]))
+    if any(blob.ring for blob in blobs):
+        blobs = _settle_rings(blobs, classify)
+    heights = np.array([b.box[3] - b.box[1] for b in blobs if not b.ring], np.float64)
+    height = float(np.median(heights[heights >= 0.5 * heights.max()])) if len(heights) else 1.0
     images = np.stack([normalize_digit(blob.ink) for blob in blobs])
-    pieces = []  # (canvas box, (image, probs) of one digit)
+    readings = []
     for blob, image, probs in zip(blobs, images, classify(images)):
         x, y = blob.box[:2]
+        if blob.ring:
+            readings.append(Reading.no_digit((x, y, blob.box[2] - x, blob.box[3] - y), image, len(probs)))
+            continue
         brush = stroke_width((blob.ink >= INK_THRESHOLD).view(np.uint8))
         straight = blob.box[2] - blob.box[0] <= STRAIGHT_WIDEST * height
-        for offset, ink, reading in _split_blob(blob.ink, height, brush, classify, (image, probs), straight):
+        for offset, ink, (piece, piece_probs) in _split_blob(blob.ink, height, brush, classify, (image, probs),
+                                                              straight):
             x0, y0, x1, y1 = _ink_box(ink)
-            pieces.append(((x + offset + x0, y + y0, x1 - x0, y1 - y0), reading))
-    pieces.sort(key=lambda piece: piece[0][0] + piece[0][2] / 2)  # a cut piece's ink box moves its centre
-    return [Reading.of(probs, box, image) for box, (image, probs) in pieces]
+            readings.append(Reading.of(piece_probs, (x + offset + x0, y + y0, x1 - x0, y1 - y0), piece))
+    readings.sort(key=lambda r: r.box[0] + r.box[2] / 2)  # a cut piece's ink box moves its centre
+    return readings
+
+
+def _settle_rings(blobs: list[Blob], classify: Classify) -> list[Blob]:
+    """The blobs with each ring (find_digits) settled by the models: the ring with the blobs
+    inside it, read as one, is no digit (a circled digit: the ring stays a ring, the digit is
+    read alone) or a digit (a slashed 0: they become one blob again)."""
+    rings = [blob for blob in blobs if blob.ring]
+    inside = [[b for b in blobs if not b.ring and b.box[0] >= r.box[0] and b.box[1] >= r.box[1]
+               and b.box[2] <= r.box[2] and b.box[3] <= r.box[3]] for r in rings]
+    together = []
+    for ring, held in zip(rings, inside):
+        ink = ring.ink.copy()
+        for blob in held:
+            x, y = blob.box[0] - ring.box[0], blob.box[1] - ring.box[1]
+            area = ink[y:y + blob.ink.shape[0], x:x + blob.ink.shape[1]]
+            np.maximum(area, blob.ink, out=area)
+        together.append(ink)
+    probs = classify(np.stack([normalize_digit(ink) for ink in together]))
+    settled = list(blobs)
+    for ring, held, ink, p in zip(rings, inside, together, probs):
+        if _a_digit(p):
+            settled = [b for b in settled if b is not ring and all(b is not h for h in held)]
+            settled.append(Blob(ring.box, ink))
+    return sorted(settled, key=lambda b: (b.box[0] + b.box[2]) / 2)

@@ -20,24 +20,45 @@ Classify = Callable[..., np.ndarray]
 
 FITTED = Path(__file__).with_name("fitted.json")
 UNSURE_BELOW = 0.6  # a reading less sure than this is shown as unsure ("?")
+NOT_A_DIGIT = "not a digit"  # the class after the ten digits, in models that have it
 
 
 @dataclass(frozen=True)
 class Reading:
-    """One digit found on a canvas."""
+    """One mark found on a canvas: a digit, or (digit None) a mark that is not a digit."""
 
-    digit: int
-    confidence: float
+    digit: int | None                                   # None: not a digit
+    confidence: float                                   # how sure: of the digit, or that it is none
     box: tuple[int, int, int, int]                      # x, y, w, h on the canvas
-    probs: np.ndarray = field(repr=False)               # (10,) probabilities
+    probs: np.ndarray = field(repr=False)               # (10,) probabilities of the digits [, (11,) and of none]
     image: np.ndarray = field(repr=False)               # (28, 28) uint8: what the model saw
     strokes: tuple[int, ...] = ()                       # indices of its strokes, when read from strokes
 
     @classmethod
     def of(cls, probs: np.ndarray, box, image: np.ndarray, strokes: tuple[int, ...] = ()) -> "Reading":
-        """The reading the probabilities give: the likeliest digit, and how likely it is."""
-        return cls(int(probs.argmax()), float(probs.max()), tuple(int(v) for v in box), probs, image,
+        """The reading the probabilities give: the likeliest digit and how likely it is, or
+        none when "not a digit" (the 11th class, in models that have it) is likelier still."""
+        best = int(probs.argmax())
+        return cls(None if best == 10 else best, float(probs[best]), tuple(int(v) for v in box), probs, image,
                    tuple(strokes))
+
+    @classmethod
+    def no_digit(cls, box, image: np.ndarray, classes: int, strokes: tuple[int, ...] = ()) -> "Reading":
+        """A mark that is surely no digit (a ring drawn around others), whatever it looks like."""
+        probs = np.zeros(classes, np.float32)
+        if classes > 10:
+            probs[10] = 1.0
+        return cls(None, 1.0, tuple(int(v) for v in box), probs, image, tuple(strokes))
+
+
+def digit_score(probs: np.ndarray) -> float:
+    """log of how likely the likeliest digit is: what a piece of ink is worth as a digit."""
+    return float(np.log(probs[:10].max() + 1e-9))
+
+
+def mark_score(probs: np.ndarray) -> float:
+    """log of how likely it is that a piece of ink is no digit (-inf for models that cannot say)."""
+    return float(np.log(probs[10] + 1e-9)) if len(probs) > 10 else -np.inf
 
 
 def union(a: tuple, b: tuple) -> tuple:

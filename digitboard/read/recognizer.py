@@ -37,6 +37,7 @@ class Recognizer:
         self._read_paths = read_paths
         self._keras_model = keras_model
         self.outputs_probabilities = self._outputs_look_like_probabilities()
+        self.classes = int(self._call(np.zeros((1, SIDE, SIDE, 1), np.float32)).shape[1])
 
     @classmethod
     def load(cls, path: str | Path | None = None, threads: int | None = None) -> "Recognizer":
@@ -61,7 +62,7 @@ class Recognizer:
         strokes = load_model_file(strokes_path) if strokes_path else None
         if strokes is not None:
             check_model_shape(strokes.input_shape, strokes.output_shape, strokes_path,
-                              (PATH_POINTS, PATH_FEATURES), "a stroke model")
+                              (PATH_POINTS, PATH_FEATURES), "a stroke model", model.output_shape[-1])
         device = tf_device()
         if device != "CPU":
             return cls(tensorflow_call(model), path, strokes and tensorflow_call(strokes), device, model)
@@ -88,11 +89,12 @@ class Recognizer:
         outputs = self._call(probe)
         return bool(np.all(outputs >= 0) and np.allclose(outputs.sum(axis=1), 1.0, atol=1e-3))
     def classify(self, images: np.ndarray, strokes: list | None = None) -> np.ndarray:
-        """(n, 28, 28) uint8 inputs → (n, 10) probabilities, in one compiled call. `strokes`,
-        for each image the strokes it was drawn from, are read by the stroke model too (when
-        there is one), and both readings combined."""
+        """(n, 28, 28) uint8 inputs → (n, classes) probabilities (the ten digits, and "not a
+        digit" for models that have it), in one compiled call. `strokes`, for each image the
+        strokes it was drawn from, are read by the stroke model too (when there is one), and
+        both readings combined."""
         if len(images) == 0:
-            return np.zeros((0, 10), np.float32)
+            return np.zeros((0, self.classes), np.float32)
         outputs = self._call(np.asarray(images, np.float32)[..., None]).astype(np.float32)  # (n, 28, 28, 1) in
         if not self.outputs_probabilities:
             outputs = np.exp(outputs - outputs.max(axis=1, keepdims=True))
@@ -103,11 +105,18 @@ class Recognizer:
         return outputs
 
     def read(self, canvas, strokes=None) -> list[Reading]:
-        """The digits on a canvas (2-D, white ink on black, any size), left to right.
+        """The digits on a canvas (2-D, white ink on black, any size), left to right: what is
+        not a digit (a scribble, a letter, a ring drawn round a digit) is left out; read_marks
+        has it too.
 
         `strokes`, the pen paths that drew the ink (a list of (n, 2) arrays of x, y in canvas
         pixels, in the order drawn), tell touching digits apart and keep a digit's detached
         strokes with it; each reading then names its strokes."""
+        return [reading for reading in self.read_marks(canvas, strokes) if reading.digit is not None]
+
+    def read_marks(self, canvas, strokes=None) -> list[Reading]:
+        """Every mark on a canvas, left to right, as read: the digits, and the marks that are
+        not digits (`digit` None; `confidence` how sure the models are of that)."""
         canvas = as_canvas(canvas)
         if strokes is None:
             return read_ink(find_digits(canvas), self.classify)
@@ -142,7 +151,7 @@ def _stored_lite(path: Path) -> tuple[Call, Call | None] | None:
     check_model_shape((None, *call.input_shape), (None, call.outputs), path)
     if read_paths is not None:
         check_model_shape((None, *read_paths.input_shape), (None, read_paths.outputs), strokes_lite,
-                          (PATH_POINTS, PATH_FEATURES), "a stroke model")
+                          (PATH_POINTS, PATH_FEATURES), "a stroke model", call.outputs)
     return call, read_paths
 
 
@@ -162,13 +171,16 @@ def _keep_lite(path: Path, call: Call, read_paths: Call | None) -> None:
 
 
 def check_model_shape(input_shape, output_shape, path: Path | None = None, takes: tuple = (SIDE, SIDE, 1),
-                      kind: str = "a digit reader") -> None:
-    """A digit reader takes (28, 28, 1) (a stroke model: a path) and gives 10 outputs; say
-    plainly when it does not. The shapes are Keras' (batch first)."""
+                      kind: str = "a digit reader", outputs: int | None = None) -> None:
+    """A digit reader takes (28, 28, 1) (a stroke model: a path) and gives 10 outputs, or 11
+    with "not a digit" (a stroke model: as many as its image model, `outputs`); say plainly
+    when it does not. The shapes are Keras' (batch first)."""
     name = path or "the model"
     if not isinstance(input_shape, tuple) or not isinstance(output_shape, tuple):
         raise UserError(f"{name} has no single input and output")
     input_shape, output_shape = tuple(input_shape[1:]), tuple(output_shape[1:])
-    if input_shape != tuple(takes) or output_shape != (10,):
+    allowed = [(outputs,)] if outputs else [(10,), (11,)]
+    if input_shape != tuple(takes) or output_shape not in allowed:
+        wanted = f"({outputs},), as its image model" if outputs else "(10,) or (11,) (with 'not a digit')"
         raise UserError(f"{name} takes {input_shape} and gives {output_shape}; "
-                        f"{kind} takes {tuple(takes)} and gives (10,)")
+                        f"{kind} takes {tuple(takes)} and gives {wanted}")

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..common.errors import UserError
 from .image import INK_THRESHOLD, SPECK_FRACTION, normalize_digit
-from .reading import Classify, Reading, fitted_model, union
+from .reading import Classify, Reading, digit_score, fitted_model, mark_score, union
 
 MAX_STROKES = 4            # strokes in one digit at most (pen digits have 1–3)
 MAX_ASPECT = 1.3           # width over height beyond which a piece is unlikely to be one digit
@@ -31,6 +31,12 @@ FRAGMENT = 0.5             # a piece shorter than this share of the digit height
 FRAGMENT_PENALTY = 4.0     # log-score cost of reading a fragment as a digit of its own
 CLASSIFIER_WEIGHT = 1.0    # how much the classifier's confidence counts against the boundary model
 UNLIKELY = -7.0            # log-probability below which a run of strokes is not tried as one digit
+MARK_COST = 2.0            # log-score cost of calling a run of strokes no digit: a run the models read as
+                           # not a digit (a 4's L alone) is worth less than one they read as a digit (the
+                           # whole 4), so grouping prefers digits; the reading of each group chosen is the
+                           # models' own (Reading.of)
+RING_INSIDE = 0.3          # a stroke drawn round others that are at least this share of its size…
+RING_SLACK = 0.1           # …and reach out of it by at most this share of its size may be a ring (_rings)
 WIDE_PENALTY = 6.0         # log-score cost per unit of aspect beyond MAX_ASPECT
 RENDER_HEIGHT = 120        # pixels: strokes are redrawn this tall for the classifier…
 RENDER_BRUSH = 6           # …with this pen, as pen data is drawn for training
@@ -219,6 +225,42 @@ def piece_prior(box, height: float) -> float:
 
 # ---------------------------------------------------------------- digits from strokes
 
+def _inside(ring: np.ndarray, others: list[np.ndarray]) -> list[int]:
+    """The strokes of `others` that the stroke `ring` may be drawn round, as someone circles a
+    digit: it comes back near where it started (within a third of its size), and every point
+    of theirs lies inside it (or within RING_SLACK of its size beyond it: a hand circling
+    cuts corners), together at least RING_INSIDE of its size. Whether it is a ring, or a
+    digit with strokes inside (a slashed 0), the models say (group_strokes)."""
+    if len(ring) < 8 or not others:
+        return []
+    size = float(np.ptp(ring, axis=0).max())
+    if size <= 0 or np.hypot(*(ring[0] - ring[-1])) > size / 3:
+        return []
+    outline = ring.astype(np.float32)[:, None, :]
+    inside = [k for k, s in enumerate(others)
+              if all(cv2.pointPolygonTest(outline, (float(x), float(y)), True) > -RING_SLACK * size
+                     for x, y in s[::max(1, len(s) // 16)])]
+    if not inside or float(np.ptp(np.concatenate([others[k] for k in inside]), axis=0).max()) < RING_INSIDE * size:
+        return []
+    return inside
+
+
+def _rings(strokes: list[np.ndarray], classify: Classify) -> list[int]:
+    """The strokes drawn round others that are no digit with them: a ring round a digit reads,
+    with the digit, as no digit; a slashed 0 reads as a 0."""
+    candidates = []
+    for i, stroke in enumerate(strokes):
+        others = [k for k in range(len(strokes)) if k != i]
+        inside = _inside(stroke, [strokes[k] for k in others])
+        if inside:
+            candidates.append((i, [stroke, *(strokes[others[k]] for k in inside)]))
+    if not candidates:
+        return []
+    together = [group for _, group in candidates]
+    probs = classify(np.stack([render_strokes(group) for group in together]), together)
+    return [i for (i, _), p in zip(candidates, probs) if len(p) > 10 and p.argmax() == 10]
+
+
 def simplify(stroke: np.ndarray, tolerance: float) -> np.ndarray:
     """The path with points dropped where it runs straight to within `tolerance` pixels
     (a mouse stroke has hundreds of points; its shape needs a few dozen)."""
@@ -244,6 +286,16 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.
     if len(kept) < len(strokes):
         return [dataclasses.replace(r, strokes=tuple(kept[i] for i in r.strokes))
                 for r in group_strokes([strokes[i] for i in kept], classify, pen, canvas_shape)]
+    rings = _rings(strokes, classify) if len(strokes) > 1 else []
+    if rings:  # a ring drawn round digits is no digit, and the digits inside are read as if it were not there
+        inside = [i for i in range(len(strokes)) if i not in rings]
+        found = [dataclasses.replace(r, strokes=tuple(inside[i] for i in r.strokes))
+                 for r in group_strokes([strokes[i] for i in inside], classify, pen, canvas_shape)]
+        images = [render_strokes([strokes[i]]) for i in rings]
+        classes = classify(np.stack(images)[:1]).shape[1]
+        found += [Reading.no_digit(ink_box(_around(boxes[[i]]), pen / 2, canvas_shape), image, classes, (i,))
+                  for i, image in zip(rings, images)]
+        return sorted(found, key=lambda r: r.box[0] + r.box[2] / 2)
     paths = [simplify(s, 0.01 * height) for s in strokes]
     n = len(strokes)
     odds: dict[tuple[int, int], float] = {}
@@ -277,7 +329,8 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.
     read = dict(zip(leading, _read_runs(leading, strokes, classify)))  # run: (image, probs)
 
     def full_score(run):
-        return shape[run] + CLASSIFIER_WEIGHT * float(np.log(read[run][1].max() + 1e-9))
+        probs = read[run][1]
+        return shape[run] + CLASSIFIER_WEIGHT * max(digit_score(probs), mark_score(probs) - MARK_COST)
 
     bar = sum(map(full_score, leading)) + sum(link(a, b[0]) for a, b in zip(leading, leading[1:]))
     contenders = [run for run in runs if run not in read and run in forward

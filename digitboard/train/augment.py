@@ -127,16 +127,19 @@ def vary_style(strokes: list[np.ndarray], label: str, rng: np.random.Generator) 
 def pen_renderings(strokes: list[np.ndarray], count: int, rng: np.random.Generator,
                    label: str = "") -> list[np.ndarray]:
     """`count` 28×28 inputs of one pen digit: the first as written, at the board's usual size
-    and brush; the rest as other hands might write it (vary_hand, and half the time
-    vary_style), at random sizes (50–420 px) and brushes (2–20 px, at most 30 % of the
+    and brush; the rest drawn anew (drawn_anew)."""
+    first = normalize_digit(draw_pen_digit(strokes, 360, brush_for(600)))
+    return [first, *(drawn_anew(strokes, rng, label) for _ in range(count - 1))]
+
+
+def drawn_anew(strokes: list[np.ndarray], rng: np.random.Generator, label: str = "") -> np.ndarray:
+    """A 28×28 input of pen strokes as another hand might write them (vary_hand, and half the
+    time vary_style), at a random size (50–420 px) and brush (2–20 px, at most 30 % of the
     height), because mouse digits come large and small, with thin and fat brushes."""
-    inputs = [normalize_digit(draw_pen_digit(strokes, 360, brush_for(600)))]
-    for _ in range(count - 1):
-        height = float(np.exp(rng.uniform(np.log(50), np.log(420))))
-        brush = int(min(rng.integers(2, 21), 0.3 * height))
-        styled = vary_style(strokes, label, rng) if rng.random() < 0.5 else strokes
-        inputs.append(normalize_digit(draw_pen_digit(vary_hand(styled, rng), height, brush)))
-    return inputs
+    height = float(np.exp(rng.uniform(np.log(50), np.log(420))))
+    brush = int(min(rng.integers(2, 21), 0.3 * height))
+    styled = vary_style(strokes, label, rng) if rng.random() < 0.5 else strokes
+    return normalize_digit(draw_pen_digit(vary_hand(styled, rng), height, brush))
 
 
 REORDER = 0.2              # share of varied copies whose strokes come in another order

@@ -1,5 +1,6 @@
 """The training data of a run: a data set (a seeded subset), extra sources mixed in (class
-folders, pen files drawn anew at random sizes and brushes), and its validation split."""
+folders, pen files drawn anew at random sizes and brushes), marks that are not digits (an
+11th class), and its validation split."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from typing import Callable
 import numpy as np
 
 from ..common.errors import UserError
-from ..data.images import Dataset, load_class_folders, load_data, subset
-from ..data.pen import read_unipen
-from .augment import pen_renderings
+from ..data.images import DIGIT_NAMES, Dataset, load_class_folders, load_data, subset
+from ..data.pen import PenDigit, read_unipen
+from ..read.reading import NOT_A_DIGIT
+from .augment import drawn_anew, pen_renderings
 
 def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 0,
                echo: Callable[[str], None] = print):
@@ -25,7 +27,7 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
         raise UserError(f"--extra path does not exist: {path}")
     if path.is_file():
         rng = np.random.default_rng(seed)
-        samples = read_unipen(path)
+        samples = [digit for digit in read_unipen(path) if plausible(digit)]
         images = np.stack([image for s in samples for image in pen_renderings(s.strokes, repeat, rng, s.label)])
         labels = [s.label for s in samples for _ in range(repeat)]
     else:
@@ -40,18 +42,37 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
     return images, np.array([class_names.index(label) for label in labels], np.int64), groups
 
 
-def pen_digits(extra: list[str]) -> list:
-    """The pen digits (strokes.PenDigit) among `extra` sources: those of its UNIPEN files."""
-    return [digit for path in extra if Path(path).is_file() for digit in read_unipen(Path(path))]
+def pen_digits(extra: list[str]) -> list[PenDigit]:
+    """The pen digits among `extra` sources: those of its UNIPEN files (plausible ones)."""
+    return [digit for path in extra if Path(path).is_file() for digit in read_unipen(Path(path))
+            if plausible(digit)]
+
+
+def plausible(digit: PenDigit) -> bool:
+    """Whether a pen digit may teach: not a "1" lying flat (UNIPEN's ibm files record a few 1s
+    as horizontal dashes, which would teach that a dash, a minus, is a 1)."""
+    if digit.label != "1":
+        return True
+    width, height = np.ptp(np.concatenate(digit.strokes), axis=0)
+    return width <= 1.5 * height
+
+
+def negative_images(marks: list[list[np.ndarray]], seed: int) -> np.ndarray:
+    """(n, 28, 28) inputs of marks that are not digits (train.marks.negatives' strokes), each
+    drawn once as another hand would at a random size and brush, as pen digits are."""
+    rng = np.random.default_rng(seed)
+    return np.stack([drawn_anew(strokes, rng) for strokes in marks])
 
 
 # ---------------------------------------------------------------- a run's training data
 
 def load_training_data(spec: str, image_size: int | None, channels: int, extra: list[str],
-                       extra_repeat: int, limit: int | None, seed: int,
+                       extra_repeat: int, limit: int | None, seed: int, marks: list = (),
                        echo: Callable[[str], None] = print) -> Dataset:
     """The data set `spec` (a seeded subset of `limit` training images) with every `extra`
-    source mixed in; `groups` numbers the sample each training image came from."""
+    source mixed in, and `marks` (strokes of marks that are not digits) as one more class,
+    NOT_A_DIGIT, when the data set's classes are digits; `groups` numbers the sample each
+    training image came from."""
     dataset = load_data(spec, image_size, channels, echo=echo)
     if limit is not None:
         dataset.x_train, dataset.y_train = subset(dataset.x_train, dataset.y_train, limit, seed)
@@ -66,6 +87,16 @@ def load_training_data(spec: str, image_size: int | None, channels: int, extra: 
         groups.append(extra_groups + sum(len(g) for g in groups))
         dataset.x_train = np.concatenate([dataset.x_train, x_extra])
         dataset.y_train = np.concatenate([dataset.y_train, y_extra])
+    if len(marks):
+        if dataset.class_names != DIGIT_NAMES:
+            raise UserError(f"--junk teaches a digit reader that marks are no digits; the classes of "
+                            f"{spec} are {', '.join(dataset.class_names[:5])}…: use --junk 0")
+        x_marks = negative_images(marks, seed)
+        echo(f"marks that are not digits: {len(x_marks)} images")
+        groups.append(np.arange(len(x_marks)) + sum(len(g) for g in groups))
+        dataset.x_train = np.concatenate([dataset.x_train, x_marks])
+        dataset.y_train = np.concatenate([dataset.y_train, np.full(len(x_marks), len(DIGIT_NAMES), np.int64)])
+        dataset.class_names = [*DIGIT_NAMES, NOT_A_DIGIT]
     dataset.groups = np.concatenate(groups)
     return dataset
 

@@ -377,10 +377,11 @@ def _first_unfinite(logs: dict) -> int | None:
 
 def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None = None,
           extra_sources: list[str] = (), command: str = "", config_file: str | None = None,
-          pen_digits: list = (), echo: Callable[[str], None] = print) -> dict:
+          pen_digits: list = (), marks: list = (), echo: Callable[[str], None] = print) -> dict:
     """Fit, and put the best epoch at `out` as a model unit (model_files) with its card,
     history, curves, fast-runtime files and, with `pen_digits` (data.pen.PenDigit), a stroke
-    model that learned them too (read.trajectory); return the card.
+    model that learned them too (read.trajectory), and `marks` (strokes that are no digit, which
+    the data holds as an 11th class) as its 11th class; return the card.
 
     Everything is made in a staging folder beside `out` and installed at the end in one step,
     so a model already at `out` stays as it was until then (and if the run fails or is
@@ -398,8 +399,9 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         card = _card(data, config, work, fitted, members, init_from, extra_sources, command, config_file)
         card["model"] = out.name
         if pen_digits and config.stroke_epochs and not card["interrupted"]:
-            card["stroke_model"] = train_stroke_model(pen_digits, unit, config.stroke_epochs,
-                                                      seed=config.seed, echo=echo)
+            card["stroke_model"] = train_stroke_model(pen_digits, unit, config.stroke_epochs, seed=config.seed,
+                                                      marks=marks if len(data.class_names) == 11 else (),
+                                                      echo=echo)
         write_card(unit, card)
         if fitted[-1].history:
             from ..measure.plots import plot_curves
@@ -517,17 +519,20 @@ def _write_histories(paths: list[Path], out: Path) -> None:
 
 # ---------------------------------------------------------------- the stroke model
 
-STROKE_COPIES = 10         # each pen digit as written and as 9 other hands might write it
+STROKE_PATHS = 140_000     # paths the stroke model learns from: each pen digit as written and as other
+                           # hands might write it, 4 to 10 times (pendigits' 7,494 digits: 10 each)
 STROKE_REPLAY = 2000       # pen paths kept beside the stroke model for teaching it
+MARK_COPIES = 2            # each mark that is no digit as drawn and as one other hand might draw it
 
 
-def stroke_training_set(digits: list, copies: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def stroke_training_set(digits: list, copies: int, rng: np.random.Generator,
+                        marks: list = ()) -> tuple[np.ndarray, np.ndarray]:
     """(paths (n, PATH_POINTS, PATH_FEATURES), labels): each pen digit as written and `copies` − 1
-    times as another hand might write it (data.vary_hand, half the time data.vary_style, and
-    vary_order)."""
-    from .augment import vary_hand, vary_style
+    times as another hand might write it (augment.vary_hand, half the time vary_style, and
+    vary_order); and each of `marks` (strokes that are no digit) MARK_COPIES times, labelled
+    10, not a digit."""
     from ..read.trajectory import path_features
-    from .augment import vary_order
+    from .augment import vary_hand, vary_order, vary_style
 
     paths, labels = [], []
     for digit in digits:
@@ -536,13 +541,18 @@ def stroke_training_set(digits: list, copies: int, rng: np.random.Generator) -> 
             styled = vary_style(digit.strokes, digit.label, rng) if rng.random() < 0.5 else digit.strokes
             paths.append(path_features(vary_order(vary_hand(styled, rng), rng)))
         labels += [int(digit.label)] * copies
+    for strokes in marks:
+        paths.append(path_features(strokes))
+        paths += [path_features(vary_order(vary_hand(strokes, rng), rng)) for _ in range(MARK_COPIES - 1)]
+        labels += [10] * MARK_COPIES
     return np.stack(paths), np.array(labels, np.int64)
 
 
-def train_stroke_model(digits: list, folder: Path, epochs: int, copies: int = STROKE_COPIES,
-                       seed: int = 42, echo: Callable[[str], None] = print) -> dict:
-    """Train the stroke model on pen digits (data.pen.PenDigit) and save it, and a sample of
-    its training paths to teach it with later, into a unit's companion `folder`; returns what
+def train_stroke_model(digits: list, folder: Path, epochs: int, copies: int | None = None,
+                       seed: int = 42, marks: list = (), echo: Callable[[str], None] = print) -> dict:
+    """Train the stroke model on pen digits (data.pen.PenDigit), and on `marks` (strokes that
+    are no digit) as an 11th class when there are any, and save it, and a sample of its
+    training paths to teach it with later, into a unit's companion `folder`; returns what
     the model card records of it."""
     import keras
 
@@ -551,21 +561,26 @@ def train_stroke_model(digits: list, folder: Path, epochs: int, copies: int = ST
 
     started = time.time()
     keras.utils.set_random_seed(seed)
-    paths, labels = stroke_training_set(digits, copies, np.random.default_rng(seed))
-    model = build_stroke_model()
+    copies = copies or int(np.clip(STROKE_PATHS // max(len(digits), 1), 4, 10))
+    paths, labels = stroke_training_set(digits, copies, np.random.default_rng(seed), marks)
+    model = build_stroke_model(11 if len(marks) else 10)
     batch = 128
     steps = int(np.ceil(len(paths) / batch)) * epochs
     model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(3e-3, steps)),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=False)
-    echo(f"stroke model: {len(digits)} pen digits, {len(paths)} paths, {epochs} epochs")
+    echo(f"stroke model: {len(digits)} pen digits, {len(marks)} marks, {len(paths)} paths, {epochs} epochs")
     history = model.fit(paths, labels, batch_size=batch, epochs=epochs, shuffle=True, verbose=0,
                         callbacks=[_epoch_lines(epochs, lambda line: echo(f"stroke model {line}"))]).history
-    kept = np.random.default_rng(seed).choice(len(digits), min(STROKE_REPLAY, len(digits)), replace=False)
+    kept = np.random.default_rng(seed).choice(len(digits), min(STROKE_REPLAY, len(digits)), replace=False) * copies
+    if len(marks):  # and marks, so that a teach does not forget them
+        first_mark = len(digits) * copies
+        kept = np.r_[kept, first_mark + MARK_COPIES * np.random.default_rng(seed).choice(
+            len(marks), min(STROKE_REPLAY // 5, len(marks)), replace=False)]
     with replacing(Path(folder) / REPLAY) as partial:
-        np.savez_compressed(partial, paths=paths[kept * copies].astype(np.float16), labels=labels[kept * copies])
+        np.savez_compressed(partial, paths=paths[kept].astype(np.float16), labels=labels[kept])
     with replacing(Path(folder) / STROKES) as partial:
         model.save(partial)
-    return {"pen_digits": len(digits), "paths": int(len(paths)), "epochs": epochs,
+    return {"pen_digits": len(digits), "marks": len(marks), "paths": int(len(paths)), "epochs": epochs,
             "copies": copies, "final_train_accuracy": round(float(history["accuracy"][-1]), 5),
             "parameters": int(model.count_params()), "weight": STROKE_WEIGHT,
             "wall_time_s": round(time.time() - started, 1)}

@@ -185,8 +185,9 @@ def network_layers(specs: list[dict], source: str) -> list:
     return built
 
 
-def build_stroke_model():
-    """A 1-D convolutional network over the path: (PATH_POINTS, PATH_FEATURES) → 10 probabilities."""
+def build_stroke_model(n_classes: int = 10):
+    """A 1-D convolutional network over the path: (PATH_POINTS, PATH_FEATURES) → probabilities
+    of the ten digits (and of "not a digit", with 11 classes)."""
     keras = import_keras()
     layers = keras.layers
 
@@ -198,5 +199,5 @@ def build_stroke_model():
                              *conv(64), *conv(64), layers.MaxPooling1D(),     # (32, 64)
                              *conv(128), *conv(128), layers.MaxPooling1D(),   # (16, 128)
                              *conv(128), layers.GlobalAveragePooling1D(),      # (128,)
-                             layers.Dropout(0.3), layers.Dense(10, activation="softmax")],
+                             layers.Dropout(0.3), layers.Dense(n_classes, activation="softmax")],
                             name="digitboard_strokes")
