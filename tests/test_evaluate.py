@@ -1,15 +1,20 @@
-"""evaluate.py through click: mnist, strokes and bench, their reports and their errors."""
+"""evaluate.py through click: mnist, strokes, numbers and bench, their reports and their errors;
+benchmarks/split_unipen.py, which holds out writers and sites to measure on."""
 
 import json
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from digitboard.cli import evaluate
-from digitboard.measure.evaluation import confidence_figures, confusion_matrix, per_class_scores
+from digitboard.data.pen import read_unipen
+from digitboard.read.model_files import read_card
+from digitboard.measure.evaluation import confidence_figures, confusion_matrix, more_and_fewer, per_class_scores
 from digitboard.common.paths import DEFAULT_MODEL, SHARED_PENDIGITS
 
-from conftest import assert_one_line_error
+from conftest import assert_one_line_error, unipen_text
 
 # Two digits in UNIPEN text, tablet y growing upwards: a "1" and a two-stroke "7".
 UNIPEN = """.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"
@@ -57,7 +62,8 @@ def test_mnist_report(tmp_path, tiny_model):
 
 
 def test_mnist_agrees_with_model_card(tmp_path, tiny_model):
-    card = json.loads(tiny_model.with_suffix(".json").read_text())
+    card = read_card(tiny_model)  # in the model's companion folder
+    assert card, "the tiny model has a card"
     _, summary = run("--model", tiny_model, "--out", tmp_path, "--json", "mnist")
     assert summary["accuracy"] == pytest.approx(card["test_accuracy"], abs=2e-4)
     assert summary["loss"] == pytest.approx(card["test_loss"], rel=1e-2)
@@ -161,3 +167,100 @@ def test_model_out_and_json_go_before_or_after_the_command(tmp_path, tiny_model)
     result = CliRunner().invoke(evaluate.cli, ["mnist", "--limit", 20, "--model", str(tiny_model),
                                                "--out", str(tmp_path / "e")])
     assert result.exit_code == 0 and "{" not in result.output  # no --json on either side: none
+
+
+# ---------------------------------------------------------------- split and rejected digits
+
+class StrokeCounter:
+    """A fake recognizer: with strokes, one "1" for each stroke but the first (a one-stroke
+    digit is rejected, a three-stroke one split in two); from the pixels alone, nothing."""
+
+    def read(self, canvas, strokes=None):
+        count = len(strokes) - 1 if strokes is not None else 0
+        return [SimpleNamespace(digit=1, confidence=0.9, image=np.zeros((28, 28), np.uint8))] * count
+
+
+@pytest.fixture
+def stroke_counter(monkeypatch):
+    monkeypatch.setattr(evaluate, "Recognizer", SimpleNamespace(load=lambda path=None: StrokeCounter()))
+
+
+def pen_file(path, digits):
+    """A UNIPEN file of (label, number of strokes) digits, each stroke a short upright line."""
+    path.write_text(unipen_text([(label, [[(100 * k, 300), (100 * k, 0)] for k in range(n)])
+                                 for label, n in digits]))
+    return path
+
+
+def test_more_and_fewer_digits_than_written():
+    assert more_and_fewer(["1", "7", "4", "5"], ["1", "", "44", "3"]) == (0.25, 0.25)
+    assert more_and_fewer(["407", "12"], ["4077", "1"]) == (0.5, 0.5)
+    assert more_and_fewer([], []) == (0.0, 0.0)
+
+
+def test_strokes_reports_split_and_rejected_digits(tmp_path, stroke_counter):
+    pen = pen_file(tmp_path / "four.tra", [("1", 1), ("7", 2), ("4", 3), ("1", 2)])
+    result, summary = run("--out", tmp_path, "--json", "strokes", pen)
+    assert result.exit_code == 0, result.output
+    assert summary["accuracy"] == 0.25 and summary["split"] == 0.25 and summary["rejected"] == 0.25
+    assert summary["canvas_only_rejected"] == 1.0 and summary["canvas_only_split"] == 0.0
+    assert "split into several readings: 25.00% with strokes" in result.output
+
+
+def test_numbers_reports_more_and_fewer_digits_than_written(tmp_path, stroke_counter):
+    ones = pen_file(tmp_path / "ones.tra", [("1", 1)] * 3)       # "11" written, "1" read
+    fours = pen_file(tmp_path / "fours.tra", [("4", 3)] * 3)     # "44" written, "11111" read
+    for pen, more, fewer in ((ones, 0.0, 1.0), (fours, 1.0, 0.0)):
+        result, summary = run("--out", tmp_path, "--json", "numbers", pen, "--gap", 0.25, "--count", 5,
+                              "--digits", 2)
+        assert result.exit_code == 0, result.output
+        (row,) = summary["numbers"]
+        assert (row["more_digits"], row["fewer_digits"]) == (more, fewer)
+        assert row["canvas_only_fewer_digits"] == 1.0 and row["canvas_only_more_digits"] == 0.0
+
+
+# ---------------------------------------------------------------- held-out UNIPEN writers and sites
+
+def unipen_with_writers(digits) -> str:
+    """The UNIPEN 1a file's layout for (label, writer, donor) digits: header, then each digit
+    with its `.COMMENT <label> <writer> <donor>`."""
+    lines = [".COMMENT a test file", ".VERSION 1.0", '.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"',
+             ".HIERARCHY DIGIT", ""]
+    for index, (label, writer, donor) in enumerate(digits):
+        lines += [f'.SEGMENT DIGIT {index} ? "{label}"', f".COMMENT {label} {writer} {donor}",
+                  ".PEN_DOWN", f" {index} 10", f" {index} 200", ".PEN_UP", ""]
+    return "\n".join(lines) + "\n"
+
+
+def test_split_unipen_keeps_writers_and_sites_apart(tmp_path):
+    from benchmarks import split_unipen
+
+    writers = {"aga": 6, "apa": 2, "apb": 1, "imp": 2, "tos": 1}
+    digits = [(str(k % 10), f"{donor}-w{w}", donor) for donor, n in writers.items() for w in range(n)
+              for k in range(3)]
+    source = tmp_path / "unipen.txt"
+    source.write_text(unipen_with_writers(digits))
+    out = tmp_path / "runs"
+    result = CliRunner().invoke(split_unipen.main, [str(source), "--sites", "imp,app", "--holdout", 0.5,
+                                                    "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = ("train", "holdout-writers", "holdout-sites")
+    read = {name: split_unipen.read_segments((out / f"unipen-{name}.tra").read_text())[1] for name in names}
+    who = {name: {writer for _, writer, _ in segments} for name, segments in read.items()}
+    donors = {name: {donor for _, _, donor in segments} for name, segments in read.items()}
+    assert sum(len(read_unipen(out / f"unipen-{name}.tra")) for name in names) == len(digits)
+    assert donors["holdout-sites"] == {"imp", "apa", "apb"}        # app names Apple's whole site
+    assert donors["train"] | donors["holdout-writers"] == {"aga", "tos"}
+    assert len(who["holdout-writers"]) == round(0.5 * 7)            # of the other sites' 7 writers
+    assert not who["train"] & who["holdout-writers"] and not who["train"] & who["holdout-sites"]
+    assert all(len([s for s in read["train"] if s[1] == w]) == 3 for w in who["train"])   # whole writers
+    assert (out / "unipen-train.tra").read_text().startswith(".COMMENT a test file\n.VERSION 1.0\n")
+
+
+def test_split_unipen_names_an_unknown_site(tmp_path):
+    from benchmarks import split_unipen
+
+    source = tmp_path / "unipen.txt"
+    source.write_text(unipen_with_writers([("1", "aga-w0", "aga")]))
+    result = CliRunner().invoke(split_unipen.main, [str(source), "--sites", "xyz", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "no digits from xyz" in result.output

@@ -177,9 +177,11 @@ def load_classifier(path: Path):
 @report_options(after_the_command=True)
 @click.pass_context
 def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
-    """Replay pen data (UNIPEN text or stroke JSON) through the board's drawing and read()."""
+    """Replay pen data (UNIPEN text or stroke JSON) through the board's drawing and read(): the
+    share read right, split into several readings and rejected (no digit read), with strokes
+    (as the board reads) and from the pixels alone."""
     from ..read.reading import UNSURE_BELOW
-    from ..measure.evaluation import confidence_figures, DrawingStyle, replay
+    from ..measure.evaluation import confidence_figures, DrawingStyle, more_and_fewer, replay
     from ..data.pen import brush_for, read_strokes
 
     width, height = canvas
@@ -199,14 +201,20 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     with_strokes = confidence_figures(result.labels, result.predictions, result.confidences, SURE, UNSURE_BELOW)
     canvas_only = confidence_figures(result.labels, result.canvas_only, result.canvas_only_confidences, SURE,
                                      UNSURE_BELOW)
+    split, rejected = more_and_fewer(result.labels, result.predictions)
+    canvas_split, canvas_rejected = more_and_fewer(result.labels, result.canvas_only)
     finish(ctx, {"accuracy": round(result.accuracy, 5),
                  "canvas_only_accuracy": round(result.canvas_only_accuracy, 5),
+                 "split": round(split, 5), "rejected": round(rejected, 5),
+                 "canvas_only_split": round(canvas_split, 5), "canvas_only_rejected": round(canvas_rejected, 5),
                  **with_strokes, **{f"canvas_only_{key}": value for key, value in canvas_only.items()},
                  "n": len(digits), "size": size, "brush": brush, "off_centre": off_centre},
            f"pen digits ({len(digits)}, height {size} px, brush {brush_used}, "
            f"{'off-centre' if off_centre else 'centred'}): accuracy {result.accuracy:.4f} read with "
            f"their strokes as the board reads, {result.canvas_only_accuracy:.4f} from the pixels "
            f"alone; {report['misread']} misread with strokes\n"
+           f"split into several readings: {split:.2%} with strokes, {canvas_split:.2%} from the pixels alone; "
+           f"rejected (no digit read): {rejected:.2%} with strokes, {canvas_rejected:.2%} from the pixels alone\n"
            f"{confidence_line('with strokes', with_strokes, UNSURE_BELOW)}\n"
            f"{confidence_line('from the pixels alone', canvas_only, UNSURE_BELOW)}\n"
            f"{score_table(report['per_class'])}\n"
@@ -229,8 +237,9 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
 @click.pass_context
 def numbers(ctx, files, gaps, length, count, height, brush, canvas, seed):
     """Write numbers from pen digits at each gap and read them back: the share read exactly,
-    with strokes (as the board reads) and from the pixels alone."""
-    from ..measure.evaluation import read_numbers
+    and the shares read as more or fewer digits than written, with strokes (as the board
+    reads) and from the pixels alone."""
+    from ..measure.evaluation import more_and_fewer, read_numbers
     from ..data.pen import read_strokes
 
     digits = [d for path in files for d in read_strokes(path)]
@@ -240,18 +249,28 @@ def numbers(ctx, files, gaps, length, count, height, brush, canvas, seed):
         for gap in bar:
             result = read_numbers(recognizer, digits, gap, count, length, seed, canvas_size=canvas,
                                   height=height, brush=brush)
+            more, fewer = more_and_fewer(result.labels, result.with_strokes)
+            canvas_more, canvas_fewer = more_and_fewer(result.labels, result.canvas_only)
             rows.append({"gap": gap, "with_strokes": round(result.accuracy, 5),
-                         "canvas_only": round(result.canvas_only_accuracy, 5), "n": count})
+                         "canvas_only": round(result.canvas_only_accuracy, 5), "n": count,
+                         "more_digits": round(more, 5), "fewer_digits": round(fewer, 5),
+                         "canvas_only_more_digits": round(canvas_more, 5),
+                         "canvas_only_fewer_digits": round(canvas_fewer, 5)})
             times += result.read_ms
             canvas_times += result.canvas_only_ms
     p50, p99 = float(np.percentile(times, 50)), float(np.percentile(times, 99))
     canvas_p50, canvas_p99 = float(np.percentile(canvas_times, 50)), float(np.percentile(canvas_times, 99))
-    table = "\n".join(f"  {r['gap']:>+6.2f}  {r['with_strokes']:>12.1%}  {r['canvas_only']:>11.1%}" for r in rows)
+    table = "\n".join(f"  {r['gap']:>+6.2f}  {r['with_strokes']:>12.1%} {r['canvas_only']:>11.1%}"
+                      f"  {r['more_digits']:>7.1%} {r['canvas_only_more_digits']:>6.1%}"
+                      f"  {r['fewer_digits']:>7.1%} {r['canvas_only_fewer_digits']:>6.1%}" for r in rows)
     finish(ctx, {"numbers": rows, "digits": length, "height": height, "brush": brush,
                  "read_ms_p50": round(p50, 3), "read_ms_p99": round(p99, 3),
                  "canvas_only_ms_p50": round(canvas_p50, 3), "canvas_only_ms_p99": round(canvas_p99, 3)},
-           f"{length}-digit numbers read exactly ({count} per gap, {height} px ± 15 %, brush {brush}):\n"
-           f"  {'gap':>6}  {'with strokes':>12}  {'canvas only':>11}\n{table}\n"
+           f"{length}-digit numbers ({count} per gap, {height} px ± 15 %, brush {brush}): read exactly; read as more "
+           f"digits than written (a digit split, or a piece read); as fewer (one rejected, or two joined):\n"
+           f"  {'':>6}  {'read exactly':^24}  {'more digits':^14}  {'fewer digits':^14}\n"
+           f"  {'gap':>6}  {'with strokes':>12} {'canvas only':>11}  {'strokes':>7} {'pixels':>6}"
+           f"  {'strokes':>7} {'pixels':>6}\n{table}\n"
            f"read() with strokes: p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
            f"from the pixels alone: p50 {canvas_p50:.2f} ms, p99 {canvas_p99:.2f} ms")
 

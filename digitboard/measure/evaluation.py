@@ -108,6 +108,17 @@ def _share(labels: list[str], predictions: list[str]) -> float:
     return sum(t == p for t, p in zip(labels, predictions)) / len(labels) if labels else 0.0
 
 
+def more_and_fewer(labels: list[str], predictions: list[str]) -> tuple[float, float]:
+    """(the share read as more digits than written, the share read as fewer). For a single
+    digit: split into several readings, and rejected (no digit read); for a number, more
+    says some digit was split (or a piece read), fewer that one was rejected or two joined."""
+    if not labels:
+        return 0.0, 0.0
+    more = sum(len(p) > len(t) for t, p in zip(labels, predictions))
+    fewer = sum(len(p) < len(t) for t, p in zip(labels, predictions))
+    return more / len(labels), fewer / len(labels)
+
+
 def replay(recognizer: Recognizer, digits: list[PenDigit], style: DrawingStyle, seed: int = 0,
            progress=None) -> ReplayResult:
     """Draw each pen digit alone on a canvas and read it back twice, with its strokes (as the
