@@ -1,5 +1,6 @@
-"""Measure a digit reader: on the MNIST test set, on replayed pen data, and for speed;
-and any classifier train.py made on a class-folder set, on that set's test split.
+"""Measure a digit reader: on the MNIST test set, on replayed pen data, on marks that are not
+digits, and for speed; and any classifier train.py made on a class-folder set, on that set's
+test split.
 
 Every command prints a readable report, writes its PNGs to --out, and with --json
 ends with one JSON line for scripts. --model, --out and --json go before or after the
@@ -18,7 +19,7 @@ from click.core import ParameterSource
 
 from .options import ExistingPath, Group, Size
 from ..common.errors import UserError
-from ..common.paths import DEFAULT_MODEL, REPORTS_DIR
+from ..common.paths import DEFAULT_MODEL, REPORTS_DIR, ROOT
 from ..read.recognizer import Recognizer
 
 SURE = 0.9  # confidence at which a reading should be right
@@ -273,6 +274,71 @@ def numbers(ctx, files, gaps, length, count, height, brush, canvas, seed):
            f"  {'strokes':>7} {'pixels':>6}\n{table}\n"
            f"read() with strokes: p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
            f"from the pixels alone: p50 {canvas_p50:.2f} ms, p99 {canvas_p99:.2f} ms")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, type=ExistingPath(dir_okay=False, path_type=Path))
+@click.option("--brush", type=click.IntRange(1), default=None,
+              help="Pen width in pixels [default: each mark's own pen].")
+@click.option("--per-kind", type=click.IntRange(1), default=None, help="Read only the first N marks of each kind.")
+@report_options(after_the_command=True)
+@click.pass_context
+def junk(ctx, files, brush, per_kind):
+    """Read marks that are not digits (stroke JSON; default: the committed set,
+    benchmarks/data/junk-marks.json), each alone on its canvas where and as large as it was
+    drawn: per kind, the share rejected (no digit read) and the digits read, with strokes (as
+    the board reads) and from the pixels alone; for a ring around a digit, the share where
+    exactly that digit is read."""
+    from ..measure.evaluation import (JUNK_SET, RING, first_of_each_kind, junk_figures, misread_marks, read_junk,
+                                      read_marks_file)
+    from ..measure.plots import plot_gallery
+
+    files = files or (JUNK_SET,)
+    marks = [m for path in files for m in read_marks_file(path)]
+    if per_kind is not None:
+        marks = first_of_each_kind(marks, per_kind)
+    recognizer = Recognizer.load(ctx.obj["model"])
+    with click.progressbar(length=len(marks), label="reading", file=sys.stderr) as bar:
+        def progress(items):
+            for item in items:
+                yield item
+                bar.update(1)
+        result = read_junk(recognizer, marks, brush, progress)
+    rows = junk_figures(result)
+    out = ctx.obj["out"]
+    out.mkdir(parents=True, exist_ok=True)
+    shown = misread_marks(result)
+    captions = [f"ring {m.label}" if m.kind == RING else m.text or m.kind[:7]
+                for m in (result.marks[i] for i in shown)]
+    plot_gallery(np.stack([result.thumbnails[i] for i in shown]) if shown else np.zeros((0, 64, 64)),
+                 [f"{c}:{result.with_strokes[i][:4] or '-'}" for c, i in zip(captions, shown)],
+                 out / "junk-read.png", "read wrong with strokes (mark:read)")
+    figures = {row["kind"]: row for row in rows}
+    named = [str(p.resolve().relative_to(ROOT)) if p.resolve().is_relative_to(ROOT) else str(p) for p in files]
+    summary = {"n": len(marks), "files": named, "brush": brush}
+    for key, name in (("", "all junk"), ("made_", "made marks"), ("written_", "letters and symbols")):
+        if name in figures:
+            summary[f"{key}rejected"] = figures[name]["rejected"]
+            summary[f"{key}canvas_only_rejected"] = figures[name]["canvas_only_rejected"]
+    if RING in figures:
+        summary["ring_digit_read"] = figures[RING]["digit_read"]
+        summary["ring_canvas_only_digit_read"] = figures[RING]["canvas_only_digit_read"]
+    finish(ctx, {**summary, "kinds": rows},
+           f"marks that are not digits ({len(marks)}, each on its own canvas with its own pen"
+           f"{'' if brush is None else f', here a {brush} px brush'}), read as the board reads:\n"
+           f"{junk_table(rows)}\nreport: {out}/junk-read.png")
+
+
+def junk_table(rows: list[dict]) -> str:
+    """junk_figures' rows as `evaluate.py junk` prints them."""
+    lines = [f"  {'kind':<20} {'n':>4}  {'rejected: strokes':>17} {'pixels':>7}  {'digits: strokes':>15} {'pixels':>7}"]
+    for row in rows:
+        lines.append(f"  {row['kind']:<20} {row['n']:>4}  {row['rejected']:>17.1%} {row['canvas_only_rejected']:>7.1%}"
+                     f"  {row['digits']:>15.2f} {row['canvas_only_digits']:>7.2f}")
+        if "digit_read" in row:
+            lines.append(f"  {'':<20} {'':>4}  the circled digit read alone: {row['digit_read']:.1%} with strokes, "
+                         f"{row['canvas_only_digit_read']:.1%} from the pixels alone")
+    return "\n".join(lines)
 
 
 @cli.command()

@@ -1,14 +1,19 @@
-"""Measuring a recognizer: test-set metrics, pen-data replay through read(), and latency."""
+"""Measuring a recognizer: test-set metrics, pen-data replay through read(), marks that are not
+digits, and latency."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import cv2
 import numpy as np
 
+from ..common.errors import UserError
+from ..common.paths import ROOT
 from ..read.image import SIDE
 from ..read.recognizer import Recognizer
 from ..data.pen import brush_for, draw_strokes, fit_strokes, PenDigit
@@ -150,6 +155,181 @@ def confidence_figures(labels: list[str], predictions: list[str], confidences: l
     return {"sure_share": round(float(is_sure.mean()), 5),
             "sure_accuracy": round(float(right[is_sure].mean()), 5) if is_sure.any() else None,
             "unsure_shown": round(float(np.mean(confidence < shown_unsure_below)), 5)}
+
+
+# ---------------------------------------------------------------- marks that are not digits
+
+JUNK_SET = ROOT / "benchmarks" / "data" / "junk-marks.json"  # made by benchmarks/make_junk_set.py
+RING = "ring_around"                       # the kind of a ring drawn around a digit
+WRITTEN_KINDS = ("letter", "symbol")       # the kinds written from a font, not made
+GROUPS = ("made marks", "letters and symbols", "ring around a digit")
+
+
+@dataclass
+class Mark:
+    """A mark that is not a digit, as drawn on the board: its strokes in canvas pixels, the
+    canvas and the pen it was drawn with; a ring around a digit knows the digit's label and
+    which stroke is the ring."""
+
+    kind: str                              # "scribble", "letter", …, RING; "drawn" when the file does not say
+    strokes: list[np.ndarray]              # (n, 2) x, y in canvas pixels, y down
+    canvas_size: tuple[int, int]           # (w, h)
+    pen: int                               # brush width in pixels
+    label: str = ""                        # RING: the circled digit
+    ring: int | None = None                # RING: index of the ring's stroke
+    text: str = ""                         # a letter or symbol: the character
+
+
+def group_of(kind: str) -> str:
+    """Which of GROUPS a kind of mark belongs to."""
+    return GROUPS[2] if kind == RING else GROUPS[1] if kind in WRITTEN_KINDS else GROUPS[0]
+
+
+def read_marks_file(path: Path) -> list[Mark]:
+    """The marks of a stroke JSON file: the board's format ({"digits": [{"label", "strokes"}],
+    "canvas_size"}), each item read as one mark where it lies on the canvas, with the optional
+    fields the junk set adds per item: "kind", "canvas_size", "pen", and for a ring around a
+    digit "label" and "ring" (the ring's stroke index). Without them a mark is of kind "drawn",
+    on the file's canvas (960x600 if none) with the board's pen for it."""
+    path = Path(path)
+    try:
+        document = json.loads(path.read_text())
+        size = document.get("canvas_size") or (960, 600)
+        marks = []
+        for index, item in enumerate(document["digits"]):
+            width, height = (int(v) for v in item.get("canvas_size", size))
+            strokes = [np.asarray(s, np.float64).reshape(-1, 2) for s in item["strokes"] if len(s)]
+            ring = item.get("ring")
+            mark = Mark(str(item.get("kind", "drawn")), strokes, (width, height),
+                        int(item.get("pen", brush_for(height))), str(item.get("label", "")),
+                        None if ring is None else int(ring), str(item.get("text", "")))
+            problem = _mark_problem(mark)
+            if problem:
+                raise UserError(f"{path}: mark {index} has {problem}")
+            marks.append(mark)
+    except OSError as err:
+        raise UserError(f"cannot read {path}: {err.strerror or err}") from None
+    except (ValueError, KeyError, TypeError, AttributeError, IndexError) as err:
+        raise UserError(f"{path}: not stroke JSON ({type(err).__name__}: {err})") from None
+    if not marks:
+        raise UserError(f"{path}: holds no marks")
+    return marks
+
+
+def first_of_each_kind(marks: list[Mark], count: int) -> list[Mark]:
+    """The first `count` marks of each kind, in their order."""
+    seen: dict[str, int] = {}
+    kept = []
+    for mark in marks:
+        seen[mark.kind] = seen.get(mark.kind, 0) + 1
+        if seen[mark.kind] <= count:
+            kept.append(mark)
+    return kept
+
+
+def _mark_problem(mark: Mark) -> str:
+    """What makes a mark unreadable ("" when nothing does)."""
+    if not mark.strokes:
+        return "no strokes"
+    if not all(np.isfinite(s).all() and np.abs(s).max() <= 1e6 for s in mark.strokes):
+        return "NaN, infinite or far-off points (beyond 1e6 px)"
+    if min(mark.canvas_size) <= 0 or mark.pen < 1:
+        return f"a canvas of {mark.canvas_size} and a pen of {mark.pen} px"
+    if mark.kind == RING and (len(mark.label) != 1 or not mark.label.isdigit()
+                              or mark.ring is None or not 0 <= mark.ring < len(mark.strokes)):
+        return "a ring around a digit without the digit's label or the ring's stroke index"
+    return ""
+
+
+def draw_mark(mark: Mark, brush: int | None = None) -> np.ndarray:
+    """The mark on its own board-sized canvas, where and as large as it was drawn, with its pen
+    (or `brush`): marks are not fitted to a size as replayed digits are."""
+    width, height = mark.canvas_size
+    return draw_strokes(mark.strokes, np.zeros((height, width), np.uint8), brush or mark.pen)
+
+
+def thumbnail(canvas: np.ndarray, side: int = 64) -> np.ndarray:
+    """The inked part of a canvas, on a square a little larger than it and at least a quarter
+    of the canvas height (so a dot stays small), resized to `side` pixels: what a gallery shows
+    of a mark."""
+    rows, columns = np.nonzero(canvas)
+    if not len(rows):
+        return np.zeros((side, side), np.uint8)
+    top, bottom, left, right = rows.min(), rows.max() + 1, columns.min(), columns.max() + 1
+    extent = max(int(max(bottom - top, right - left) * 1.15) + 2, canvas.shape[0] // 4)
+    square = np.zeros((extent, extent), np.uint8)
+    y, x = (extent - (bottom - top)) // 2, (extent - (right - left)) // 2
+    square[y:y + bottom - top, x:x + right - left] = canvas[top:bottom, left:right]
+    return cv2.resize(square, (side, side), interpolation=cv2.INTER_AREA)
+
+
+@dataclass
+class JunkResult:
+    """Marks read with their strokes, as the board reads, and from the pixels alone."""
+
+    marks: list[Mark]
+    with_strokes: list[str]                # the digits read, "" when none
+    canvas_only: list[str]
+    thumbnails: list[np.ndarray]           # (64, 64) of each mark as drawn
+
+
+def read_junk(recognizer: Recognizer, marks: list[Mark], brush: int | None = None,
+              progress=None) -> JunkResult:
+    """Draw each mark alone on its canvas and read it back with its strokes and from the pixels
+    alone."""
+    result = JunkResult([], [], [], [])
+    for mark in progress(marks) if progress else marks:
+        canvas = draw_mark(mark, brush)
+        result.marks.append(mark)
+        result.with_strokes.append(digits_read(recognizer.read(canvas, strokes=mark.strokes)))
+        result.canvas_only.append(digits_read(recognizer.read(canvas)))
+        result.thumbnails.append(thumbnail(canvas))
+    return result
+
+
+def junk_figures(result: JunkResult) -> list[dict]:
+    """One row per kind, group by group (GROUPS), with a row for each group of junk, then "all
+    junk" (made marks, letters and symbols; a ring around a digit is not junk): how many, the
+    share rejected (no digit read) and the mean number of digits read, with strokes and from
+    the pixels alone; for rings around a digit, the share where exactly the circled digit is
+    read."""
+    kinds = [m.kind for m in result.marks]
+    named: list[tuple[str, list[int]]] = []
+    for group in GROUPS:
+        if group == GROUPS[2]:  # the junk ends before the rings around a digit
+            named.append(("all junk", [i for i, k in enumerate(kinds) if group_of(k) != group]))
+        for kind in sorted({k for k in kinds if group_of(k) == group}):
+            named.append((kind, [i for i, k in enumerate(kinds) if k == kind]))
+        if group != GROUPS[2]:  # a ring around a digit is one kind
+            named.append((group, [i for i, k in enumerate(kinds) if group_of(k) == group]))
+    rows = []
+    for name, picked in named:
+        if not picked:
+            continue
+        row = {"kind": name, "n": len(picked)}
+        for prefix, read in (("", result.with_strokes), ("canvas_only_", result.canvas_only)):
+            row[f"{prefix}rejected"] = round(float(np.mean([read[i] == "" for i in picked])), 5)
+            row[f"{prefix}digits"] = round(float(np.mean([len(read[i]) for i in picked])), 3)
+        if all(kinds[i] == RING for i in picked):
+            for prefix, read in (("", result.with_strokes), ("canvas_only_", result.canvas_only)):
+                row[f"{prefix}digit_read"] = round(float(np.mean([read[i] == result.marks[i].label
+                                                                  for i in picked])), 5)
+        rows.append(row)
+    return rows
+
+
+def misread_marks(result: JunkResult, most: int = 100) -> list[int]:
+    """Indices of marks read wrong with strokes (junk read as a digit; a ring around a digit
+    not read as exactly that digit), in their order: as many of each kind as lets every kind
+    show within `most`."""
+    per_kind = max(1, most // max(1, len({m.kind for m in result.marks})))
+    chosen, counts = [], {}
+    for i, (mark, read) in enumerate(zip(result.marks, result.with_strokes)):
+        wrong = read != mark.label if mark.kind == RING else read != ""
+        if wrong and counts.get(mark.kind, 0) < per_kind:
+            counts[mark.kind] = counts.get(mark.kind, 0) + 1
+            chosen.append(i)
+    return chosen
 
 
 # ---------------------------------------------------------------- latency
