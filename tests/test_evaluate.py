@@ -56,7 +56,9 @@ def test_mnist_report(tmp_path, tiny_model):
     result, summary = run("--model", tiny_model, "--out", tmp_path, "--json", "mnist", "--limit", 300)
     assert result.exit_code == 0, result.output
     assert summary["n"] == 300 and 0.3 < summary["accuracy"] <= 1 and summary["loss"] > 0
-    assert len(summary["per_class"]) == 10
+    assert [row["class"] for row in summary["per_class"]][:10] == [str(d) for d in range(10)]
+    if len(summary["per_class"]) == 11:  # a model that can say "not a digit"
+        assert summary["per_class"][10]["class"] == "not a digit" and 0 <= summary["rejected"] <= 1
     assert (tmp_path / "mnist-confusion.png").stat().st_size > 1000
     assert (tmp_path / "mnist-errors.png").exists()
 
@@ -264,3 +266,38 @@ def test_split_unipen_names_an_unknown_site(tmp_path):
     source.write_text(unipen_with_writers([("1", "aga-w0", "aga")]))
     result = CliRunner().invoke(split_unipen.main, [str(source), "--sites", "xyz", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "no digits from xyz" in result.output
+
+
+class Classifier:
+    """A fake recognizer for `mnist`: classifies the first half of the images as "not a digit"
+    (an 11th class) and the rest as 1; read() finds `found` on any canvas."""
+
+    def __init__(self, found: str = "1"):
+        self.found = found
+
+    def classify(self, images):
+        probs = np.zeros((len(images), 11), np.float32)
+        probs[: len(images) // 2, 10] = 1
+        probs[len(images) // 2:, 1] = 1
+        return probs
+
+    def read(self, canvas, strokes=None):
+        return [SimpleNamespace(digit=int(d), confidence=0.9, image=np.zeros((28, 28), np.uint8)) for d in self.found]
+
+
+@pytest.mark.parametrize("found", ["1", "11", ""])
+def test_mnist_counts_not_a_digit_and_reads_through_read(tmp_path, monkeypatch, mnist, found):
+    monkeypatch.setattr(evaluate, "Recognizer", SimpleNamespace(load=lambda path=None: Classifier(found)))
+    ones = float(np.mean(mnist.y_test[:40] == 1))
+    result, summary = run("--out", tmp_path, "--json", "mnist", "--limit", 40)
+    assert result.exit_code == 0, result.output
+    assert summary["rejected"] == 0.5 and summary["per_class"][10]["class"] == "not a digit"
+    assert summary["accuracy"] == pytest.approx(float(np.mean(mnist.y_test[20:40] == 1)) / 2)
+    assert "50.00% read as not a digit" in result.output
+    result, summary = run("--out", tmp_path, "--json", "mnist", "--limit", 40, "--read")
+    assert result.exit_code == 0, result.output
+    assert summary["read"] and summary["n"] == 40 and len(summary["per_class"]) == 10
+    assert summary["accuracy"] == pytest.approx(ones if found == "1" else 0.0)
+    assert (summary["split"], summary["rejected"]) == ((1.0, 0.0) if found == "11" else (0.0, 1.0) if not found
+                                                       else (0.0, 0.0))
+    assert (tmp_path / "mnist-read-errors.png").exists()
