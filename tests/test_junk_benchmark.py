@@ -12,7 +12,7 @@ from digitboard.cli import evaluate
 from digitboard.common.paths import SHARED_PENDIGITS
 from digitboard.data.pen import read_stroke_json
 from digitboard.measure.evaluation import (GROUPS, JUNK_SET, RING, Mark, first_of_each_kind, group_of,
-                                           junk_figures, misread_marks, read_junk, read_marks_file, thumbnail)
+                                           junk_figures, load_marks, misread_marks, read_junk, thumbnail)
 
 from conftest import assert_one_line_error
 
@@ -57,7 +57,7 @@ def stroke_document(marks: list[Mark]) -> dict:
 
 @pytest.fixture(scope="module")
 def committed():
-    return read_marks_file(JUNK_SET)
+    return load_marks(JUNK_SET)
 
 
 def test_the_committed_set_is_large_and_varied_enough(committed):
@@ -106,7 +106,7 @@ def test_make_junk_set_is_deterministic_and_unlike_training(tmp_path):
     assert not set(make_junk_set.FONTS) & set(marks.FONTS)
     assert make_junk_set.SEED != 0
     make_junk_set.write_set(first, tmp_path / "set.json")
-    assert len(read_marks_file(tmp_path / "set.json")) == len(first["digits"])
+    assert len(load_marks(tmp_path / "set.json")) == len(first["digits"])
 
 
 # ---------------------------------------------------------------- reading and counting
@@ -142,7 +142,7 @@ def test_first_of_each_kind():
 def test_a_board_drawing_reads_as_marks_of_kind_drawn(tmp_path):
     path = tmp_path / "board.json"
     path.write_text(json.dumps({"canvas_size": [960, 600], "digits": [{"label": "", "strokes": [[[1, 2], [30, 40]]]}]}))
-    (mark,) = read_marks_file(path)
+    (mark,) = load_marks(path)
     assert mark.kind == "drawn" and mark.canvas_size == (960, 600) and mark.pen == 17
 
 

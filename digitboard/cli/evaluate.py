@@ -322,12 +322,12 @@ def junk(ctx, files, brush, per_kind):
     drawn: per kind, the share rejected (no digit read) and the digits read, with strokes (as
     the board reads) and from the pixels alone; for a ring around a digit, the share where
     exactly that digit is read."""
-    from ..measure.evaluation import (JUNK_SET, RING, first_of_each_kind, junk_figures, misread_marks, read_junk,
-                                      read_marks_file)
+    from ..measure.evaluation import (JUNK_SET, RING, first_of_each_kind, junk_figures, load_marks, misread_marks,
+                                      read_junk)
     from ..measure.plots import plot_gallery
 
     files = files or (JUNK_SET,)
-    marks = [m for path in files for m in read_marks_file(path)]
+    marks = [m for path in files for m in load_marks(path)]
     if per_kind is not None:
         marks = first_of_each_kind(marks, per_kind)
     recognizer = Recognizer.load(ctx.obj["model"])

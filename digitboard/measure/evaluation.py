@@ -185,7 +185,7 @@ def group_of(kind: str) -> str:
     return GROUPS[2] if kind == RING else GROUPS[1] if kind in WRITTEN_KINDS else GROUPS[0]
 
 
-def read_marks_file(path: Path) -> list[Mark]:
+def load_marks(path: Path) -> list[Mark]:
     """The marks of a stroke JSON file: the board's format ({"digits": [{"label", "strokes"}],
     "canvas_size"}), each item read as one mark where it lies on the canvas, with the optional
     fields the junk set adds per item: "kind", "canvas_size", "pen", and for a ring around a
