@@ -2,11 +2,16 @@
 with the reader thread (and a teach), and paints. `run_board(options)` opens the window and
 runs until quit; a frame hook can script it (replay_number writes pen digits through real
 mouse events, as a person would).
+
+Mouse and touch: a finger draws through SDL's FINGERDOWN/FINGERMOTION/FINGERUP events, the
+mouse through its own; SDL's mouse events made from a touch are turned off where SDL allows
+and ignored where they come anyway, so a finger's stroke is drawn once.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -25,16 +30,19 @@ from ..common.paths import DEFAULT_MODEL, DRAWN_DIR, PERSONAL_MODEL, REPORTS_DIR
 from ..common.quiet import quiet_stderr  # noqa: E402
 from ..data.pen import PenDigit, layout_number, place_drawing  # noqa: E402
 from .reader import exchange_with_reader, start_reader, stop_reader  # noqa: E402
-from .state import (Board, cancel_label, check_label, clear, expire_banner, new_board,  # noqa: E402
-                    note_input, pen_down, pen_move, pen_up, resize, settled, show_banner, switch_model,
-                    toggle_help, type_label, undo, update_kiosk, want_teach)
+from .state import (Board, cancel_label, check_label, clear, digit_readings, expire_banner, finger_down,  # noqa: E402
+                    finger_move, finger_up, new_board, note_input, pen_down, pen_move, pen_up, press_button,
+                    resize, settled, show_banner, switch_model, toggle_help, toggle_inside,
+                    type_label, undo, update_kiosk, want_teach, words)
 from .teacher import exchange_with_teacher, start_teacher, stop_teacher  # noqa: E402
-from .view import Layout, draw, forget_surfaces, layout_for  # noqa: E402
+from .view import Layout, button_at, draw, forget_surfaces, layout_for  # noqa: E402
 
 SCREENSHOT_DIR = REPORTS_DIR / "screenshots"
 REPLAY_POINTS_PER_FRAME = 2      # mouse motion events per frame: a brisk hand at 60 fps
 REPLAY_TIMEOUT_S = 120.0
 MAX_REPLAY_DIGITS = 12
+MOUSE_EVENTS = (pygame.MOUSEBUTTONDOWN, pygame.MOUSEMOTION, pygame.MOUSEBUTTONUP)
+FINGER_EVENTS = (pygame.FINGERDOWN, pygame.FINGERMOTION, pygame.FINGERUP)
 
 
 # ---------------------------------------------------------------- events → state
@@ -47,26 +55,55 @@ def handle_event(board: Board, event: pygame.event.Event, layout: Layout, now: f
         return None if board.kiosk else "quit"  # a kiosk ignores the window's close button
     if event.type == pygame.VIDEORESIZE:
         return "resize"
-    if event.type == pygame.MOUSEBUTTONDOWN:
+    if event.type in MOUSE_EVENTS and getattr(event, "touch", False):
+        return None  # SDL's copy of a touch (pygame 2 marks it): the FINGER events draw it already
+    if event.type in FINGER_EVENTS:
         note_input(board, now)
-        if event.button == 1 and layout.canvas.collidepoint(event.pos):
+        _handle_finger(board, event, layout)
+    elif event.type == pygame.MOUSEBUTTONDOWN:
+        note_input(board, now)
+        if board.finger is not None:
+            return None  # a finger is drawing: one pen at a time
+        button = button_at(layout, event.pos) if event.button == 1 else None
+        if button is not None:
+            press_button(board, button)
+        elif event.button == 1 and layout.canvas.collidepoint(event.pos):
             pen_down(board, _on_canvas(event.pos, layout))
         elif event.button == 3:
             clear(board)
     elif event.type == pygame.MOUSEMOTION:
         note_input(board, now)
-        if board.pen_is_down:
+        if board.pen_is_down and board.finger is None:
             pen_move(board, _on_canvas(event.pos, layout))
             if not event.buttons[0]:  # the button went up outside the window
                 pen_up(board)
     elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
-        if board.pen_is_down:
+        if board.pen_is_down and board.finger is None:
             pen_move(board, _on_canvas(event.pos, layout))
-        pen_up(board)
+            pen_up(board)
     elif event.type == pygame.KEYDOWN:
         note_input(board, now)
         return _handle_key(board, event, now, drawn_dir)
     return None
+
+
+def _handle_finger(board: Board, event: pygame.event.Event, layout: Layout) -> None:
+    """A finger (x, y normalised to the window) taps a button or draws on the canvas; while
+    a stroke is being drawn, another finger does nothing. A tap on a button never draws."""
+    pos = (event.x * layout.window.width, event.y * layout.window.height)
+    finger = (event.touch_id, event.finger_id)
+    if event.type == pygame.FINGERDOWN:
+        if board.pen_is_down:
+            return
+        button = button_at(layout, pos)
+        if button is not None:
+            press_button(board, button)
+        elif layout.canvas.collidepoint(pos):
+            finger_down(board, finger, _on_canvas(pos, layout))
+    elif event.type == pygame.FINGERMOTION:
+        finger_move(board, finger, _on_canvas(pos, layout))
+    else:
+        finger_up(board, finger, _on_canvas(pos, layout))
 
 
 def _on_canvas(pos, layout: Layout) -> tuple[float, float]:
@@ -78,9 +115,10 @@ def _handle_key(board: Board, event: pygame.event.Event, now: float, drawn_dir: 
     if event.key == pygame.K_q and ctrl and shift:
         return "quit"
     if event.key == pygame.K_ESCAPE and board.typed:
-        cancel_label(board, now, "Esc")
+        cancel_label(board, now, words(board, "why_esc"))
     elif event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and board.typed:
-        cancel_label(board, now, f"{len(board.typed)} of {len(board.readings)} digits typed")
+        cancel_label(board, now, words(board, "why_too_few", typed=len(board.typed),
+                                       count=len(digit_readings(board.readings))))
     elif event.key == pygame.K_ESCAPE and board.show_help:
         toggle_help(board)
     elif event.key in (pygame.K_ESCAPE, pygame.K_q) and not ctrl:
@@ -91,13 +129,15 @@ def _handle_key(board: Board, event: pygame.event.Event, now: float, drawn_dir: 
         undo(board)
     elif event.key == pygame.K_h:
         toggle_help(board)
-    elif event.key == pygame.K_s and not ctrl:
+    elif event.key == pygame.K_v and not ctrl:
+        toggle_inside(board)
+    elif event.key == pygame.K_s and not ctrl and not board.kiosk:  # a kiosk's visitors fill no disk
         return "screenshot"
     elif event.key == pygame.K_f and not board.kiosk:
         return "fullscreen"
     elif event.key == pygame.K_t and not ctrl:
         return "teach" if want_teach(board, now) else None
-    elif event.key == pygame.K_m and not ctrl:
+    elif event.key == pygame.K_m and not ctrl and board.teach_allowed:
         return "switch model"
     elif not ctrl and (digit := _digit_key(event)) is not None:
         type_label(board, digit, drawn_dir, now)
@@ -226,6 +266,16 @@ def check_display(driver: str, headless: bool, environ: Mapping[str, str]) -> No
                     "for a headless run set SDL_VIDEODRIVER=dummy")
 
 
+def fit_to_screen(size: tuple[int, int], screen: tuple[int, int]) -> tuple[tuple[int, int], str | None]:
+    """The window size `size`, capped to the `screen`'s, and the note that says so (None when
+    it fits): a window larger than the screen hides its lower part and the buttons there."""
+    fitted = (min(size[0], screen[0]), min(size[1], screen[1]))
+    if fitted == tuple(size):
+        return fitted, None
+    return fitted, (f"--size {size[0]}x{size[1]} is larger than the screen ({screen[0]}x{screen[1]}): "
+                    f"the window is {fitted[0]}x{fitted[1]}")
+
+
 def open_window(size: tuple[int, int], fullscreen: bool) -> pygame.Surface:
     """A resizable window of `size`, or the whole screen."""
     if fullscreen:
@@ -236,16 +286,37 @@ def open_window(size: tuple[int, int], fullscreen: bool) -> pygame.Surface:
     return screen
 
 
-def change_window(screen: pygame.Surface, action: str,
-                  window_size: tuple[int, int]) -> tuple[pygame.Surface, tuple[int, int]]:
-    """After a "resize" or for "fullscreen" (a toggle): the display surface, and the
-    windowed size that leaving fullscreen returns to."""
+def _sdl_window():
+    """The display's SDL window (pygame's experimental _sdl2 module), or None without it."""
+    try:
+        from pygame._sdl2.video import Window
+
+        return Window.from_display_module()
+    except (ImportError, AttributeError, pygame.error):
+        return None
+
+
+def change_window(screen: pygame.Surface, action: str, window_size: tuple[int, int],
+                  position: tuple[int, int] | None = None) -> tuple[pygame.Surface, tuple[int, int], tuple | None]:
+    """After a "resize" or for "fullscreen" (a toggle): the display surface, the windowed
+    size that leaving fullscreen returns to, and the window's place before it went fullscreen.
+
+    Without a window manager (a bare X server, as many kiosks run), SDL's fullscreen gives the
+    window the screen's size where it stands, and its lower right runs off the screen: the
+    window is moved to the screen's corner first, and back when fullscreen ends."""
     fullscreen = bool(screen.get_flags() & pygame.FULLSCREEN)
-    if action == "fullscreen":
-        open_window(window_size, not fullscreen)
+    window = _sdl_window()
+    if action == "fullscreen" and not fullscreen:
+        if window is not None:
+            position, window.position = window.position, (0, 0)
+        open_window(window_size, True)
+    elif action == "fullscreen":
+        open_window(window_size, False)
+        if window is not None and position is not None:
+            window.position = position
     elif not fullscreen:
         window_size = pygame.display.get_surface().get_size()
-    return pygame.display.get_surface(), window_size
+    return pygame.display.get_surface(), window_size, position
 
 
 def save_window(surface: pygame.Surface, path: Path) -> None:
@@ -264,11 +335,11 @@ def save_screenshot(surface: pygame.Surface, board: Board, now: float,
     except (OSError, pygame.error) as err:
         if path is not None:
             path.unlink(missing_ok=True)
-        show_banner(board, f"could not save the screenshot: {getattr(err, 'strerror', None) or err}", now,
+        show_banner(board, words(board, "screenshot_failed", why=getattr(err, "strerror", None) or err), now,
                     error=True)
     else:
         shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
-        show_banner(board, f"screenshot saved: {shown}", now)
+        show_banner(board, words(board, "screenshot_saved", path=shown), now)
 
 
 def reserve_name(directory: Path, stem: str, suffix: str) -> Path:
@@ -295,7 +366,10 @@ class BoardOptions:
     fps: int = 60
     kiosk: bool = False
     idle_seconds: float = 30.0
+    attract_seconds: float | None = None  # None: state.ATTRACT_AFTER_IDLES times idle_seconds
     demo_digits: tuple[PenDigit, ...] = ()
+    language: str = "en"                # words.LANGUAGES
+    inside: bool = False                # start with Look inside on
     drawn_dir: Path = DRAWN_DIR         # where labelled drawings go
     model: Path = DEFAULT_MODEL         # the model the board opens with: what a teach starts from
     personal_model: Path = PERSONAL_MODEL  # what a teach writes, and M switches to
@@ -314,6 +388,11 @@ def run_board(options: BoardOptions, on_frame: FrameHook | None = None) -> tuple
     # SDL turns SIGINT and SIGTERM into the window's QUIT event, which a kiosk ignores; leave
     # signals to Python so Ctrl+C in the terminal and `kill` still stop it.
     os.environ.setdefault("SDL_NO_SIGNAL_HANDLERS", "1")
+    # A touch is read as FINGER events; SDL's mouse events made from it would draw each stroke
+    # twice (those that still come are ignored, see handle_event), and the mouse is not made
+    # into touches either.
+    os.environ.setdefault("SDL_TOUCH_MOUSE_EVENTS", "0")
+    os.environ.setdefault("SDL_MOUSE_TOUCH_EVENTS", "0")
     with quiet_stderr():  # SDL's notes while it probes for a display ("XDG_RUNTIME_DIR is invalid")
         pygame.display.init()
     try:
@@ -328,12 +407,19 @@ def run_board(options: BoardOptions, on_frame: FrameHook | None = None) -> tuple
 
 def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timings]:
     window_size, kiosk = options.window_size, options.kiosk
+    if not kiosk and pygame.display.get_driver() not in HEADLESS_DRIVERS:
+        window_size, note = fit_to_screen(window_size, pygame.display.get_desktop_sizes()[0])
+        if note is not None:
+            print(note, file=sys.stderr)
     screen = open_window(window_size, fullscreen=kiosk)
     layout = layout_for(screen.get_size(), kiosk)
     started = time.monotonic()
     board = new_board(layout.canvas.size, started, kiosk, options.idle_seconds,
-                      list(options.demo_digits), options.model_name)
+                      list(options.demo_digits), options.model_name,
+                      attract_seconds=options.attract_seconds, language=options.language)
     board.teach_allowed = not kiosk or options.allow_teach
+    board.show_inside = options.inside
+    position = None  # where the window was before fullscreen
     if opens_personal(options):
         board.model_kind = "personal"
     timings = Timings()
@@ -360,13 +446,18 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
                 elif action == "switch model":
                     switch_model(board, now, options.personal_model.is_file())
                 elif action in ("resize", "fullscreen"):
-                    screen, window_size = change_window(screen, action, window_size)
-                    layout = layout_for(screen.get_size(), kiosk)
-                    resize(board, layout.canvas.size)
+                    screen, window_size, position = change_window(screen, action, window_size, position)
+            screen = pygame.display.get_surface()
+            if screen.get_size() != layout.window.size:  # resized, toggled, or changed by the system
+                layout = layout_for(screen.get_size(), kiosk)
+                resize(board, layout.canvas.size)
             if teacher is not None and not exchange_with_teacher(board, teacher, now):
                 teacher = None
             timings.read_ms.extend(exchange_with_reader(board, reader, now))
             update_kiosk(board, now)
+            for detail in board.operator_log:  # what a kiosk keeps off its screen goes to the log
+                print(f"digitboard: {detail}", file=sys.stderr)
+            board.operator_log.clear()
             expire_banner(board, now)
             check_label(board, now)
             board.fps = clock.get_fps()

@@ -68,7 +68,8 @@ class ModelFailed:
 
 @dataclass(frozen=True)
 class ReadDone:
-    """Reader → loop: the readings of the canvas at `version`, read in `ms` milliseconds."""
+    """Reader → loop: the readings of the canvas at `version`, read in `ms` milliseconds:
+    every mark, the digits and those that are not digits (`digit` None)."""
 
     version: int
     readings: list
@@ -123,7 +124,7 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
             continue
         started = time.perf_counter()
         try:
-            readings = recognizer.read(job.canvas, strokes=job.strokes)
+            readings = recognizer.read_marks(job.canvas, strokes=job.strokes)
         except Exception as err:  # any failure inside reading is a banner, never a crash
             results.put(ReadFailed(job.version, f"{type(err).__name__}: {err}"[:200]))
             continue
@@ -131,8 +132,8 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
 
 
 def start_reader(load: Callable[[], object], models: dict | None = None) -> Reader:
-    """Start the reader thread; `load()` returns an object with `.read(canvas, strokes=…)` and
-    `.device`. `models` (kind → path) are the models the board may switch to."""
+    """Start the reader thread; `load()` returns an object with `.read_marks(canvas, strokes=…)`
+    and `.device`. `models` (kind → path) are the models the board may switch to."""
     jobs, results = queue.Queue(), queue.Queue()
     thread = threading.Thread(target=_read_forever, args=(load, jobs, results),
                               name="digitboard-reader", daemon=True)

@@ -23,12 +23,18 @@ from ..data.drawings import save_digits
 from ..read.reading import UNSURE_BELOW
 from ..common.errors import UserError
 from ..data.pen import brush_for, draw_segment, draw_strokes, layout_number, PenDigit, read_strokes
+from .words import say
 
 BANNER_SECONDS = 3.0
 ATTRACT_PEN_SPEED = 1.6      # attract-loop pen speed, in canvas heights per second
 ATTRACT_STROKE_GAP = 0.12    # seconds the attract pen rests between strokes
 ATTRACT_HOLD = 3.0           # seconds a finished demo number stays up before the next
 READ_INTERVAL = 0.04         # at most 25 reads a second: live to the eye, and leaves the CPU to the frames
+# The kiosk's second idle tier, in --idle periods: the first (clear) gives the next visitor a clean
+# board; the attract loop waits until the exhibit is surely left, so that someone who steps back
+# to read the wall text or fetch a friend finds a quiet board, not a demo writing over it.
+# Three periods (90 s at the default --idle) is that, and still soon enough for passers-by.
+ATTRACT_AFTER_IDLES = 3
 
 
 @dataclass
@@ -69,13 +75,17 @@ class Board:
     read_in_flight: bool = False
     read_ms: float | None = None
     model_state: str = "loading"                 # "loading", "ready", "switching" (it reads on) or "failed"
-    model_message: str = "loading model…"
+    model_message: str = ""                      # why it failed, for the operator (a kiosk shows plain words)
     model_name: str = ""
     device: str = ""
     banner: Banner | None = None
     show_help: bool = False
+    show_inside: bool = False                    # "Look inside": what the network sees, drawn over the board
     kiosk: bool = False
-    idle_seconds: float = 30.0
+    language: str = "en"                         # the words shown (words.py)
+    finger: tuple | None = None                  # (touch device, finger) drawing the stroke, if a finger draws
+    idle_seconds: float = 30.0                   # kiosk: without input this long, the board clears…
+    attract_seconds: float = 90.0                # …and this long, the attract loop begins
     last_input: float = 0.0
     demo_digits: list[PenDigit] = field(default_factory=list)
     attract: Attract | None = None
@@ -90,6 +100,7 @@ class Board:
     typed_at_version: int = -1                   # the ink they label
     typed_until: float = 0.0                     # when an unfinished label is given up
     taught: str | None = None                    # what the last teach did, told once its model reads
+    operator_log: list[str] = field(default_factory=list)  # details a kiosk keeps off screen; the loop prints them
 
     @property
     def size(self) -> tuple[int, int]:
@@ -103,13 +114,28 @@ class Board:
 
 def new_board(size: tuple[int, int], now: float = 0.0, kiosk: bool = False,
               idle_seconds: float = 30.0, demo_digits: list[PenDigit] | None = None,
-              model_name: str = "", seed: int | None = None) -> Board:
-    """A blank board with a canvas of `size` (w, h) and a brush to suit it."""
+              model_name: str = "", seed: int | None = None, attract_seconds: float | None = None,
+              language: str = "en") -> Board:
+    """A blank board with a canvas of `size` (w, h) and a brush to suit it. The attract loop
+    waits `attract_seconds`, by default ATTRACT_AFTER_IDLES times `idle_seconds`."""
     width, height = size
+    if attract_seconds is None:
+        attract_seconds = ATTRACT_AFTER_IDLES * idle_seconds
     return Board(canvas=np.zeros((height, width), np.uint8), brush=brush_for(height),
-                 kiosk=kiosk, idle_seconds=idle_seconds, last_input=now,
+                 kiosk=kiosk, idle_seconds=idle_seconds, attract_seconds=attract_seconds, last_input=now,
                  demo_digits=list(demo_digits or []), model_name=model_name,
-                 rng=random.Random(seed))
+                 rng=random.Random(seed), language=language)
+
+
+def words(board: Board, message_id: str, /, **values) -> str:
+    """A message in the board's language (words.py)."""
+    return say(board.language, message_id, **values)
+
+
+def tell_operator(board: Board, detail: str) -> None:
+    """Keep what the screen leaves out (a path, a flag, an exception: a kiosk shows visitors
+    plain words) for the operator; the loop prints it to stderr."""
+    board.operator_log.append(detail)
 
 
 # ---------------------------------------------------------------- ink
@@ -166,6 +192,30 @@ def pen_move(board: Board, point: tuple[float, float]) -> None:
 def pen_up(board: Board) -> None:
     board.pen_is_down = False
     board.under_dot = None
+    board.finger = None
+
+
+# One pen: a finger draws as the mouse does. While a stroke is being drawn, by the mouse or a
+# finger, another finger does nothing (a palm, a second hand), and the loop leaves the mouse
+# alone while a finger draws.
+
+def finger_down(board: Board, finger: tuple, point: tuple[float, float]) -> None:
+    """A finger touched the canvas at `point`: it draws, unless a stroke is under way."""
+    if board.pen_is_down:
+        return
+    pen_down(board, point)
+    board.finger = finger
+
+
+def finger_move(board: Board, finger: tuple, point: tuple[float, float]) -> None:
+    if board.finger == finger:
+        pen_move(board, point)
+
+
+def finger_up(board: Board, finger: tuple, point: tuple[float, float]) -> None:
+    if board.finger == finger:
+        pen_move(board, point)
+        pen_up(board)
 
 
 def stroke_arrays(board: Board) -> list[np.ndarray]:
@@ -243,7 +293,11 @@ def receive_reading(board: Board, version: int, readings: list, read_ms: float) 
 def reading_failed(board: Board, message: str, now: float) -> None:
     """A read raised: say so briefly and carry on with the next change."""
     board.read_in_flight = False
-    show_banner(board, f"reading failed: {message}", now, error=True)
+    if board.kiosk:
+        tell_operator(board, f"reading failed: {message}")
+        show_banner(board, words(board, "reading_failed_plain"), now, error=True)
+    else:
+        show_banner(board, words(board, "reading_failed", message=message), now, error=True)
 
 
 def model_ready(board: Board, device: str, name: str | None = None, kind: str | None = None,
@@ -253,14 +307,19 @@ def model_ready(board: Board, device: str, name: str | None = None, kind: str | 
     if name is not None:
         board.model_name, board.model_kind = name, kind or board.model_kind
         board.submitted_version = -1  # the same ink, read again by the new model
-        told = f": {board.taught}" if board.taught and kind == "personal" else ""
-        board.taught = None
-        show_banner(board, f"now reading with the {board.model_kind} model{told}", now,
-                    seconds=2 * BANNER_SECONDS if told else BANNER_SECONDS)
+        taught, board.taught = board.taught if kind == "personal" else None, None
+        if taught:
+            show_banner(board, words(board, "now_reading_taught", taught=taught), now, seconds=2 * BANNER_SECONDS)
+        else:
+            show_banner(board, words(board, f"now_reading_{board.model_kind}"), now)
 
 
 def model_failed(board: Board, message: str) -> None:
+    """No model will read: the operator's board shows why; a kiosk says plainly that it does
+    not read, and leaves the why (a path, a flag) to the log."""
     board.model_state, board.model_message = "failed", message
+    if board.kiosk:
+        tell_operator(board, f"no model: {message}")
 
 
 def settled(board: Board) -> bool:
@@ -274,28 +333,45 @@ def settled(board: Board) -> bool:
             and board.readings_version == board.ink_version)
 
 
+def digit_readings(readings: list) -> list:
+    """The readings that are digits, left to right: what the number is made of (a mark that
+    is not a digit, `digit` None, is shown on the canvas but is no part of the number)."""
+    return [r for r in readings if r.digit is not None]
+
+
 def focus_reading(board: Board):
-    """The reading of the digit being drawn: the one holding the newest stroke, or around the
-    newest ink, else the last."""
+    """The reading of the digit last touched: the digit holding the newest stroke, or around the
+    newest ink, else the digit drawn last (the rightmost, for readings that name no strokes).
+    A mark that is not a digit is the focus only where there is no digit at all."""
     if not board.readings:
         return None
+    digits = digit_readings(board.readings)
+    if not digits:
+        return board.readings[-1]
     newest = len(board.strokes) - 1
-    holding = [r for r in board.readings if newest in getattr(r, "strokes", ())]
+    holding = [r for r in digits if newest in getattr(r, "strokes", ())]
     if holding:
         return holding[0]
     if board.strokes:
         x, y = board.strokes[-1][-1]
         margin = board.brush
-        for reading in board.readings:
+        for reading in digits:
             bx, by, bw, bh = reading.box
             if bx - margin <= x <= bx + bw + margin and by - margin <= y <= by + bh + margin:
                 return reading
-    return board.readings[-1]
+    last_stroke = [max(getattr(r, "strokes", ()) or (-1,)) for r in digits]
+    return digits[max(range(len(digits)), key=lambda i: (last_stroke[i], i))]
+
+
+def digit_text(reading, unsure_below: float = UNSURE_BELOW) -> str:
+    """A digit as the board writes it: itself, or "?" where the model is unsure."""
+    return str(reading.digit) if reading.confidence >= unsure_below else "?"
 
 
 def number_text(readings: list, unsure_below: float = UNSURE_BELOW) -> str:
-    """The number read, digit by digit, with "?" where the model is unsure: "4 ? 7"."""
-    return " ".join(str(r.digit) if r.confidence >= unsure_below else "?" for r in readings)
+    """The number read, digit by digit, with "?" where the model is unsure: "4 ? 7". Marks
+    that are not digits are left out."""
+    return " ".join(digit_text(r, unsure_below) for r in digit_readings(readings))
 
 
 # ---------------------------------------------------------------- banners, help, input
@@ -312,6 +388,16 @@ def expire_banner(board: Board, now: float) -> None:
 
 def toggle_help(board: Board) -> None:
     board.show_help = not board.show_help
+
+
+def toggle_inside(board: Board) -> None:
+    """V or the "Look inside" button: show or hide what the network sees."""
+    board.show_inside = not board.show_inside
+
+
+def press_button(board: Board, button: str) -> None:
+    """An on-screen button, clicked or tapped: "clear", "undo" or "inside"."""
+    {"clear": clear, "undo": undo, "inside": toggle_inside}[button](board)
 
 
 def note_input(board: Board, now: float) -> None:
@@ -336,14 +422,14 @@ def type_label(board: Board, digit: int, directory: Path, now: float,
     if not board.teach_allowed:  # a kiosk's visitors: the key does nothing
         return []
     if not board.strokes:
-        show_banner(board, "draw a digit first, then press its key to save it", now)
+        show_banner(board, words(board, "draw_first"), now)
         return []
     if board.model_state not in ("ready", "switching") or not settled(board):
-        show_banner(board, "wait for the reading, then type the digits you drew", now)
+        show_banner(board, words(board, "wait_for_reading"), now)
         return []
-    readings = board.readings
+    readings = digit_readings(board.readings)  # a mark that is not a digit takes no label
     if not readings:
-        show_banner(board, "no digit found to label: draw a larger one", now)
+        show_banner(board, words(board, "no_digit_to_label"), now)
         return []
     if not board.typed:
         board.typed_at_version = board.ink_version
@@ -351,8 +437,8 @@ def type_label(board: Board, digit: int, directory: Path, now: float,
     board.typed_until = now + LABEL_SECONDS
     if len(board.typed) < len(readings):
         shown = " ".join(board.typed) + " _" * (len(readings) - len(board.typed))
-        show_banner(board, f"label {shown}: type all {len(readings)} digits, left to right "
-                           "(Enter or Esc cancels)", now, seconds=LABEL_SECONDS)
+        show_banner(board, words(board, "label_progress", shown=shown, count=len(readings)), now,
+                    seconds=LABEL_SECONDS)
         return []
     labels, board.typed = board.typed, ""
     stamp = stamp or time.strftime("%Y%m%d-%H%M%S") + f"-{int(now * 1000) % 1000:03d}"
@@ -360,28 +446,36 @@ def type_label(board: Board, digit: int, directory: Path, now: float,
         written = save_digits(readings, labels, stroke_arrays(board), board.size, board.brush,
                               directory, stamp)
     except OSError as err:
-        show_banner(board, f"could not save: {err.strerror or err}", now, error=True)
+        tell_operator(board, f"could not save {directory}: {err}")
+        # the reason in a few words ("Permission denied"), never the path: the log has it
+        show_banner(board, words(board, "could_not_save", why=err.strerror or type(err).__name__), now, error=True)
         return []
     where = Path(directory).name
-    show_banner(board, f"saved {' '.join(labels)}: " + ", ".join(f"{where}/{d}/" for d in dict.fromkeys(labels)), now)
+    shown = " ".join(labels)
+    if board.kiosk:  # no paths on a kiosk's screen
+        show_banner(board, words(board, "saved_plain", labels=shown), now)
+    else:
+        folders = ", ".join(f"{where}/{d}/" for d in dict.fromkeys(labels))
+        show_banner(board, words(board, "saved", labels=shown, where=folders), now)
     clear(board)
     return written
 
 
 def cancel_label(board: Board, now: float, why: str) -> None:
-    """Forget the digits typed so far (Esc, Enter too soon, the drawing changed)."""
+    """Forget the digits typed so far (Esc, Enter too soon, the drawing changed); `why` is
+    already in the board's language."""
     if board.typed:
         board.typed = ""
-        show_banner(board, f"label cancelled: {why}; nothing saved", now)
+        show_banner(board, words(board, "label_cancelled", why=why), now)
 
 
 def check_label(board: Board, now: float) -> None:
     """Once a frame: a drawing that changes while its number is typed is no longer the one
     labelled, and a number left unfinished for LABEL_SECONDS is given up."""
     if board.typed and board.ink_version != board.typed_at_version:
-        cancel_label(board, now, "the drawing changed")
+        cancel_label(board, now, words(board, "why_changed"))
     elif board.typed and now >= board.typed_until:
-        cancel_label(board, now, "too long without a key")
+        cancel_label(board, now, words(board, "why_slow"))
 
 
 # ---------------------------------------------------------------- teach, and the model in use
@@ -391,15 +485,15 @@ def want_teach(board: Board, now: float) -> bool:
     if not board.teach_allowed:
         return False
     if board.teaching is not None:
-        show_banner(board, "already teaching: your model comes in when it is done", now)
+        show_banner(board, words(board, "already_teaching"), now)
         return False
-    board.teaching = "teaching: starting…"
-    show_banner(board, "teaching your handwriting in the background: keep drawing", now)
+    board.teaching = words(board, "teaching_starting")
+    show_banner(board, words(board, "teaching_started"), now)
     return True
 
 
 def teach_progress(board: Board, step: int, steps: int) -> None:
-    board.teaching = f"teaching: {step} of {steps} steps"
+    board.teaching = words(board, "teaching_step", step=step, steps=steps)
 
 
 def teach_finished(board: Board, how, now: float) -> None:
@@ -407,19 +501,25 @@ def teach_finished(board: Board, how, now: float) -> None:
     if one was written, else say why not. What it learned is told once it reads."""
     board.teaching = None
     if not hasattr(how, "image_model"):
-        show_banner(board, f"teaching failed: {how.message}", now, error=True, seconds=2 * BANNER_SECONDS)
+        if board.kiosk:  # the why may name a folder or a flag
+            tell_operator(board, f"teaching failed: {how.message}")
+            show_banner(board, words(board, "teaching_failed_plain"), now, error=True)
+        else:
+            show_banner(board, words(board, "teaching_failed", message=how.message), now, error=True,
+                        seconds=2 * BANNER_SECONDS)
         return
     if how.held_back and how.before is not None and how.after is not None:
-        board.taught = f"your held-back drawings now read {how.after:.0%} (before: {how.before:.0%})"
+        board.taught = words(board, "taught_measured", after=round(100 * how.after),
+                             before=round(100 * how.before))
     else:
-        board.taught = "it has too few drawings to hold some back and measure"
+        board.taught = words(board, "taught_too_few")
     if how.image_model == "base":
-        board.taught += "; only the stroke model learned (the image model forgot too much and was kept as it was)"
+        board.taught = words(board, "taught_image_kept", taught=board.taught)
     elif how.image_model == "untaught":
-        board.taught = "your drawings were all read surely right already: nothing needed teaching"
+        board.taught = words(board, "taught_nothing")
     board.wanted_model = "personal"
     board.model_state = "switching"
-    show_banner(board, "taught: loading your personal model…", now, seconds=LABEL_SECONDS)
+    show_banner(board, words(board, "taught_loading"), now, seconds=LABEL_SECONDS)
 
 
 def switch_model(board: Board, now: float, personal_exists: bool) -> None:
@@ -428,19 +528,19 @@ def switch_model(board: Board, now: float, personal_exists: bool) -> None:
     if not board.teach_allowed:
         return
     if board.model_state == "switching" or board.wanted_model is not None:
-        show_banner(board, "still loading the other model…", now)
+        show_banner(board, words(board, "still_loading_other"), now)
         return
     if board.model_state == "loading":
-        show_banner(board, "the model is still loading…", now)
+        show_banner(board, words(board, "model_still_loading"), now)
         return
     target = "shipped" if board.model_kind == "personal" else "personal"
     if target == "personal" and not personal_exists:
-        show_banner(board, "no personal model yet: label your digits (draw, then type them) and press T", now)
+        show_banner(board, words(board, "no_personal_yet"), now)
         return
     board.wanted_model = target
     if board.model_state == "ready":
         board.model_state = "switching"
-    show_banner(board, f"loading the {target} model…", now, seconds=LABEL_SECONDS)
+    show_banner(board, words(board, f"loading_{target}"), now, seconds=LABEL_SECONDS)
 
 
 def model_swap_failed(board: Board, message: str, now: float) -> None:
@@ -448,8 +548,12 @@ def model_swap_failed(board: Board, message: str, now: float) -> None:
     if board.model_state == "switching":
         board.model_state = "ready"
     board.taught = None
-    kept = f"kept the {board.model_kind} model" if board.model_state == "ready" else "no model"
-    show_banner(board, f"{kept}: {message}", now, error=True, seconds=2 * BANNER_SECONDS)
+    if board.kiosk:  # the why names a file
+        tell_operator(board, f"the other model did not load: {message}")
+        show_banner(board, words(board, "swap_failed_plain"), now, error=True)
+        return
+    kept = f"kept_{board.model_kind}" if board.model_state == "ready" else "kept_none"
+    show_banner(board, words(board, kept, message=message), now, error=True, seconds=2 * BANNER_SECONDS)
 
 
 # ---------------------------------------------------------------- kiosk: idle clear, attract loop
@@ -506,13 +610,18 @@ def advance_attract(board: Board, now: float) -> None:
 
 
 def update_kiosk(board: Board, now: float) -> None:
-    """After `idle_seconds` without input the kiosk clears itself and plays demo numbers."""
+    """Two tiers of idle: after `idle_seconds` without input the kiosk clears itself, after
+    `attract_seconds` it plays demo numbers, once the model reads (a demo that nothing reads
+    shows nothing)."""
     if not board.kiosk:
         return
+    idle = now - board.last_input
     if board.attract is not None:
         advance_attract(board, now)
-    elif now - board.last_input >= board.idle_seconds and not board.pen_is_down:
-        if board.demo_digits:
-            start_attract(board, now)
-        elif board.has_ink:
-            clear(board)
+    elif board.pen_is_down:
+        return
+    elif (idle >= board.attract_seconds and board.demo_digits
+          and board.model_state in ("ready", "switching")):
+        start_attract(board, now)
+    elif idle >= board.idle_seconds and board.has_ink:
+        clear(board)

@@ -1,8 +1,8 @@
 """`python board.py`: the live drawing board. Draw digits with the mouse and watch the
 model read them; the board opens at once and loads the model in the background.
 
-`--kiosk` runs it unattended (fullscreen, idle clear, attract loop; quit with
-Ctrl+Shift+Q). `--replay FILE --snapshot OUT.png` draws a file's digits through real
+`--kiosk` runs it unattended (fullscreen, idle clear, attract loop, only what a visitor
+may do; quit with Ctrl+Shift+Q). `--replay FILE --snapshot OUT.png` draws a file's digits through real
 mouse events, prints `read: 4 0 7` and exits: headless with SDL_VIDEODRIVER=dummy.
 Without a display, and asked for neither, the board says so and exits.
 """
@@ -19,7 +19,8 @@ import click
 from ..board.loop import MAX_REPLAY_DIGITS, REPLAY_TIMEOUT_S, BoardOptions, replay_number, run_board
 from ..board.reader import BOARD_THREADS
 from ..read.recognizer import Recognizer
-from ..board.state import load_demo_digits, settled
+from ..board.state import ATTRACT_AFTER_IDLES, load_demo_digits, settled
+from ..board.words import LANGUAGES
 from ..common.errors import UserError
 from ..common.paths import DEFAULT_MODEL, DEMO_DIR
 from ..data.pen import read_drawing
@@ -32,7 +33,13 @@ from .options import Command, ExistingPath, Size
 @click.option("--kiosk", is_flag=True,
               help="Unattended: fullscreen, large type, idle clear, attract loop; quit with Ctrl+Shift+Q.")
 @click.option("--idle", type=click.FloatRange(1), default=30.0, metavar="SECONDS",
-              help="Kiosk: seconds without input before the board clears and plays demo numbers.")
+              help="Kiosk: seconds without input before the board clears.")
+@click.option("--attract", type=click.FloatRange(1), default=None, metavar="SECONDS",
+              show_default=f"{ATTRACT_AFTER_IDLES} x --idle",
+              help="Kiosk: seconds without input before it plays demo numbers (once the model reads).")
+@click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en",
+              help="The language of the board's words.")
+@click.option("--inside", is_flag=True, help="Start with Look inside on (V or its button toggles it).")
 @click.option("--demo", type=ExistingPath(path_type=Path), default=DEMO_DIR,
               help="Kiosk demo digits: stroke JSON or UNIPEN file, or a folder of stroke JSON.")
 @click.option("--replay", type=ExistingPath(dir_okay=False, path_type=Path), default=None,
@@ -47,14 +54,18 @@ from .options import Command, ExistingPath, Size
 @click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
 @click.option("--allow-teach", is_flag=True,
               help="Kiosk: let visitors label drawings (0-9) and teach (T); off by default.")
-def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps, allow_teach):
-    """Draw digits with the mouse; the model reads them live.
+def main(model, kiosk, idle, attract, language, inside, demo, replay, snapshot, stats, size, fps, allow_teach):
+    """Draw digits with the mouse or a finger; the model reads them live.
 
-    Keys: N, C or right click clear; Ctrl+Z or Backspace undo; 0-9 label the drawing (one
-    digit: its key; several: type the number, left to right) and save each digit under
-    datasets/drawn/<digit>/; T teach a personal model your handwriting in the background
-    (models/mine.keras); M switch between the shipped and the personal model; S screenshot;
-    F fullscreen; H help; Esc or Q quit (kiosk: Ctrl+Shift+Q)."""
+    Buttons: Clear, Undo, Look inside. Keys: N, C or right click clear; Ctrl+Z or Backspace
+    undo; V look inside; 0-9 label the drawing (one digit: its key; several: type the number,
+    left to right) and save each digit under datasets/drawn/<digit>/; T teach a personal model
+    your handwriting in the background (models/mine.keras); M switch between the shipped and
+    the personal model; S screenshot; F fullscreen; H help; Esc or Q quit (kiosk:
+    Ctrl+Shift+Q)."""
+    if attract is not None and attract < idle:
+        raise UserError(f"--attract {attract:g} is shorter than --idle {idle:g}: the demo numbers "
+                        "come after the board has cleared")
     demo_given = click.get_current_context().get_parameter_source("demo").name != "DEFAULT"
     demo_digits = _read_option_file("--demo", load_demo_digits, demo) if kiosk or demo_given else []
     replay_digits, drawn_on = _read_option_file("--replay", read_drawing, replay) if replay is not None \
@@ -63,7 +74,8 @@ def main(model, kiosk, idle, demo, replay, snapshot, stats, size, fps, allow_tea
         raise UserError(f"--replay {replay} holds {len(replay_digits)} digits; a replay draws at "
                         f"most {MAX_REPLAY_DIGITS} as one number")
     options = BoardOptions(partial(Recognizer.load, model, threads=BOARD_THREADS), model.name, size,
-                           fps, kiosk, idle, tuple(demo_digits), snapshot=snapshot,
+                           fps, kiosk, idle, attract_seconds=attract, demo_digits=tuple(demo_digits),
+                           language=language, inside=inside, snapshot=snapshot,
                            max_seconds=REPLAY_TIMEOUT_S if replay else None,
                            headless=replay is not None, model=model, allow_teach=allow_teach)
     try:
