@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
 
@@ -138,7 +139,7 @@ def moved_to_teach(ctx, param, value):
               help="Train on this many random images only (quick runs).")
 @click.option("--mixed-precision/--no-mixed-precision", default=DEFAULTS.mixed_precision,
               help="float16 compute on a GPU (ignored on the CPU).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=RUN.out,
+@click.option("--out", type=click.Path(path_type=Path), default=RUN.out,  # a folder: check_writable says so
               show_default="runs/<date>-<time>/best.keras, a new folder",
               help="Where the model goes, with its card and companions, as one unit, replacing the "
                    "model there at the end (models/best.keras is the one the board reads).")
@@ -172,6 +173,8 @@ def _train(ctx, options: dict) -> None:
     axes = grid_axes(ctx, grid, options["config"])
     if grid and options["init_from"] is not None:
         raise UserError("--grid trains every combination from scratch: drop --init-from")
+    if config.members > 1 and options["init_from"] is not None:  # before the data loads
+        raise UserError("--members trains each member from scratch: drop --init-from")
     if out is not None:
         check_writable(out)
     out = out or new_run_folder() / "best.keras"
@@ -181,11 +184,12 @@ def _train(ctx, options: dict) -> None:
                                  echo=click.echo)
     if grid:
         return grid_search(dataset, config, axes, out, options)
-    card = train(dataset, config, out, init_from=options["init_from"],
-                 extra_sources=list(options["extra"]), command=command_line(),
-                 config_file=str(options["config"]) if options["config"] else None,
-                 pen_digits=pen_digits(options["extra"]) if dataset.class_names == DIGIT_NAMES else [],
-                 echo=click.echo)
+    with unwritten(out):
+        card = train(dataset, config, out, init_from=options["init_from"],
+                     extra_sources=list(options["extra"]), command=command_line(),
+                     config_file=str(options["config"]) if options["config"] else None,
+                     pen_digits=pen_digits(options["extra"]) if dataset.class_names == DIGIT_NAMES else [],
+                     echo=click.echo)
     test = (f"test accuracy {card['test_accuracy']:.4f}, loss {card['test_loss']:.4f}"
             if "test_accuracy" in card else "no test set")
     short = card["too_short_to_trust"]
@@ -195,6 +199,18 @@ def _train(ctx, options: dict) -> None:
     click.echo(f"{epochs}: val accuracy {card['best_val_accuracy']:.4f}, {test}, "
                f"{card['wall_time_s'] / 60:.1f} min on {card['device']} → {out}"
                + (f"; too short to trust: {short}" if short else ""))
+
+
+@contextmanager
+def unwritten(out: Path):
+    """A file that cannot be written while a unit is made (a full disk, a folder gone) is one
+    line: the unit is installed in one step at the end, so the model at `out` is as it was."""
+    try:
+        yield
+    except OSError as err:
+        where = f" ({err.filename})" if err.filename else ""
+        raise UserError(f"cannot write the model {out}: {err.strerror or err}{where}; "
+                        "the model there is as it was") from None
 
 
 def new_run_folder() -> Path:
@@ -251,7 +267,7 @@ def teach(drawings, base, out, seed):
 
 @main.command(cls=Command, context_settings={"show_default": True})
 @click.argument("model", type=ExistingPath(dir_okay=False, path_type=Path))
-@click.option("--to", "dest", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
+@click.option("--to", "dest", type=click.Path(path_type=Path), default=DEFAULT_MODEL,
               help="Where the model goes, with its card and companions, as one unit.")
 def publish(model, dest):
     """Make a finished run's MODEL (runs/<run>/best.keras) the board's model: copy it and its
@@ -266,8 +282,9 @@ def publish(model, dest):
     if dest.exists() and dest.resolve() == model.resolve():
         raise UserError(f"{model} is already at {dest}")
     check_writable(dest, "--to")
-    tidy(dest)
-    copy_unit(model, dest)
+    with unwritten(dest):
+        tidy(dest)
+        copy_unit(model, dest)
     click.echo(f"published {model} → {dest}")
 
 
