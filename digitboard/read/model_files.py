@@ -102,8 +102,13 @@ def install_unit(model: Path, staged: Path, dest: Path) -> Path:
         shutil.rmtree(target)
     os.replace(staged, target)
     if not (dest.exists() and dest.samefile(model)):
-        with replacing(dest) as partial:
-            shutil.copyfile(model, partial)
+        try:
+            with replacing(dest) as partial:
+                shutil.copyfile(model, partial)
+        except BaseException:  # no commit (a full disk): the new companions belong to no model
+            if tag != old_tag:
+                shutil.rmtree(target, ignore_errors=True)
+            raise
     if old_tag is not None and old_tag != tag:
         shutil.rmtree(companions_dir(dest, old_tag), ignore_errors=True)
     return target
