@@ -4,11 +4,15 @@
   MNIST through `digitboard.data.load_mnist` (datasets/mnist.npz; fetched and cached once
   when missing). Tests that need it skip when it can't be had.
 - `tiny_model`: a .keras file that train.py trained (through CliRunner) for one epoch on
-  1000 MNIST images. Shared by the whole session; treat its folder as read-only.
+  1000 MNIST images, with its companion folder (card, history, Lite files). Shared by the
+  whole session; treat its folder as read-only.
 - `make_idx_dir`, `make_class_folder`, `make_unipen`: factories writing small IDX,
   class-folder (mnist_png layout or flat) and UNIPEN data sets under tmp_path.
 - `run_train`, `QUICK` (the options of a seconds-long training) and
-  `assert_one_line_error` (how every bad input must end) for the command-line tests.
+  `assert_one_line_error` (how every bad input must end) for the command-line tests;
+  `previous_run`, a model unit already at --out, and `snapshot`, to show it stays as it was.
+- Every test runs with train.py's runs/ folder moved to a temporary folder, so a test that
+  trains without --out writes nothing into the repository.
 
 The repository root goes on sys.path so tests can `import train` (and the other scripts).
 Hypothesis keeps its example database in the system's temporary folder, not in the repository.
@@ -35,6 +39,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from digitboard.cli import train  # noqa: E402
+from digitboard.common import paths  # noqa: E402
+from digitboard.read import model_files  # noqa: E402
 from digitboard.data.images import Dataset, load_mnist  # noqa: E402
 from digitboard.common.errors import UserError  # noqa: E402
 
@@ -89,10 +95,13 @@ def tiny_model(tmp_path_factory, mnist) -> Path:
     """Path to a real model trained by `train.py` for tests that need one (board, recognizer, …).
 
     `--arch small`, one epoch on 1000 MNIST images (a few seconds on a CPU): takes
-    (28, 28, 1) uint8-range images, returns 10 digit probabilities, reads roughly 75–80 %
-    of the MNIST test set: good for plumbing and shapes, not for accuracy claims.
-    Beside it: its card `tiny.json`, `history.csv` and `curves.png`. Shared by the whole
-    session, so copy it before training into it or changing it. Skips without MNIST."""
+    (28, 28, 1) uint8-range images, returns the probabilities of the ten digits (and of "not
+    a digit" when train.py mixes in marks that are none, as it does on MNIST by default),
+    reads roughly 75–80 % of the MNIST test set: good for plumbing and shapes, not for
+    accuracy claims.
+    Beside it: its companion folder `tiny.<tag>/` (read.model_files: card, history, curves,
+    Lite flatbuffer). Shared by the whole session, so copy it before training into it or
+    changing it. Skips without MNIST."""
     out = tmp_path_factory.mktemp("tiny_model") / "tiny.keras"
     args = [*TINY_MODEL_ARGS, "--out", str(out)]
     with pytest.MonkeyPatch.context() as patch:
@@ -239,16 +248,32 @@ def snapshot(folder: Path) -> dict:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def runs_outside_the_repository(tmp_path_factory):
+    """train.py's runs/ folder (where a run without --out goes), moved to a temporary folder
+    for the whole session. (Session-scoped: Hypothesis refuses function-scoped autouse fixtures.)"""
+    with pytest.MonkeyPatch.context() as patch:
+        runs = tmp_path_factory.mktemp("runs")
+        patch.setattr(paths, "RUNS_DIR", runs)
+        patch.setattr(train, "RUNS_DIR", runs)
+        yield runs
+
+
 @pytest.fixture
 def previous_run(tmp_path) -> Path:
-    """A models/ folder holding an earlier run's files (model, card, history, curves, grid
-    table); returns its --out path."""
+    """A models/ folder holding an earlier run's model unit (model, and in its companion
+    folder card, history, curves, stroke model), a grid table, and a user's own best.json
+    (which no card may touch); returns its --out path."""
     out = tmp_path / "models" / "best.keras"
     out.parent.mkdir()
     out.write_bytes(b"an earlier model")
-    (out.parent / "best.json").write_text('{"test_accuracy": 0.99}\n')
-    (out.parent / "history.csv").write_text("epoch,accuracy\n0,0.9\n")
-    (out.parent / "curves.png").write_bytes(b"earlier curves")
+    companions = model_files.companions_dir(out)
+    companions.mkdir()
+    (companions / model_files.CARD).write_text('{"test_accuracy": 0.99}\n')
+    (companions / model_files.HISTORY).write_text("epoch,accuracy\n0,0.9\n")
+    (companions / model_files.CURVES).write_bytes(b"earlier curves")
+    (companions / model_files.STROKES).write_bytes(b"an earlier stroke model")
+    (out.parent / "best.json").write_text('{"my": "own notes"}\n')
     (out.parent / "grid.csv").write_text("learning_rate,val_accuracy\n0.1,0.5\n")
     return out
 

@@ -1,10 +1,16 @@
-"""train.py through CliRunner: what a run writes, early stopping, interrupts, extras, bad input."""
+"""train.py through CliRunner: the model unit a run writes, early stopping, interrupts, a loss
+that diverges, extras, bad input, runs/ and publish."""
 
 from __future__ import annotations
 
 import csv
-import json
+import errno
+import os
+import re
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import cv2
@@ -13,25 +19,35 @@ import numpy as np
 import pytest
 
 from digitboard import Recognizer
+from digitboard.cli import train
+from digitboard.read import model_files
+from digitboard.read.model_files import companion, companions_dir, read_card
+from digitboard.train import data as train_data
 from digitboard.train import fit as training
 from digitboard.train.augment import make_augmenter
 from digitboard.train.networks import build_model
 
-from conftest import (QUICK, TINY_MODEL_ARGS, assert_one_line_error, run_train, snapshot, write_idx,
+from conftest import (QUICK, ROOT, TINY_MODEL_ARGS, assert_one_line_error, run_train, snapshot, write_idx,
                       write_image)
 
 
-def history_rows(folder: Path) -> list[dict]:
-    with open(folder / "history.csv") as f:
+def history_rows(model: Path) -> list[dict]:
+    with open(companion(model, model_files.HISTORY)) as f:
         return list(csv.DictReader(f))
 
 
-class Interrupt(keras.callbacks.Callback):
-    """Raises KeyboardInterrupt (as Ctrl-C would) at the first batch of epoch `at_epoch` (0-based)."""
+def entries(folder: Path) -> list[str]:
+    """Every file and folder under `folder` (snapshot shows files only, not an empty folder left over)."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
-    def __init__(self, at_epoch: int, across_runs: bool = False):
+
+class AtEpoch(keras.callbacks.Callback):
+    """Does `act` (Ctrl-C, SIGTERM, weights that are no longer numbers) at the first batch of
+    epoch `at_epoch` (0-based)."""
+
+    def __init__(self, at_epoch: int, act, across_runs: bool = False):
         super().__init__()
-        self.at_epoch, self.epoch, self.fired = at_epoch, 0, False
+        self.at_epoch, self.act, self.epoch, self.fired = at_epoch, act, 0, False
         self.across_runs, self.begun = across_runs, 0  # count the epochs of every run (an ensemble's members)
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -39,28 +55,57 @@ class Interrupt(keras.callbacks.Callback):
         self.begun += 1
 
     def on_train_batch_begin(self, batch, logs=None):
-        if self.epoch == self.at_epoch:
+        if self.epoch == self.at_epoch and not self.fired:
             self.fired = True
-            raise KeyboardInterrupt
+            self.act(self.model)
+
+
+def ctrl_c(model):
+    raise KeyboardInterrupt
+
+
+def sigterm(model):
+    """`kill` (and the board stopping a teach): train.py must take it as Ctrl-C, not die mid-write."""
+    assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, signal.SIG_IGN, None), \
+        "SIGTERM is not handled: it would kill the run (and this test session)"
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)  # the handler raises in here
+    raise AssertionError("SIGTERM did not stop the run")
+
+
+def poison(model):
+    """Every weight NaN: the loss is no longer a number from this batch on."""
+    for weight in model.trainable_weights:
+        weight.assign(np.full(weight.shape, np.nan, weight.dtype))
 
 
 @pytest.fixture
-def interrupt_at(monkeypatch):
-    """interrupt_at(epoch, across_runs=False) → the callback that train() will run right after
-    its checkpoint ones."""
+def at_epoch(monkeypatch):
+    """at_epoch(epoch, act=ctrl_c, across_runs=False) → the callback that train() will run right
+    after its checkpoint ones."""
 
-    def install(epoch: int, across_runs: bool = False) -> Interrupt:
-        interrupter = Interrupt(epoch, across_runs)
+    def install(epoch: int, act=ctrl_c, across_runs: bool = False) -> AtEpoch:
+        callback = AtEpoch(epoch, act, across_runs)
         real = training._atomic_checkpoint_callbacks
 
-        def with_interrupt(*args):
+        def with_callback(*args):
             callbacks, publisher = real(*args)
-            return [*callbacks, interrupter], publisher
+            return [*callbacks, callback], publisher
 
-        monkeypatch.setattr(training, "_atomic_checkpoint_callbacks", with_interrupt)
-        return interrupter
+        monkeypatch.setattr(training, "_atomic_checkpoint_callbacks", with_callback)
+        return callback
 
     return install
+
+
+@pytest.fixture
+def no_data_loaded(monkeypatch):
+    """Fails the run if train.py gets as far as loading its data."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the data was loaded")
+
+    monkeypatch.setattr(train_data, "load_training_data", refuse)
 
 
 # ---------------------------------------------------------------- a normal run
@@ -82,24 +127,32 @@ def test_the_augmenter_moves_each_image_and_keeps_its_ink(shape):
     assert np.all((mass > 0.5) & (mass < 2.0))  # … and keeps about its ink
 
 
-def test_one_epoch_run_writes_model_history_curves_and_card(tiny_model, mnist):
+def test_one_epoch_run_writes_a_model_unit(tiny_model, mnist):
+    """The model, and beside it one folder named for its content: card, history, curves and
+    the fast runtime's flatbuffer (no stroke model without pen data)."""
     folder = tiny_model.parent
+    card = read_card(tiny_model)
     model = keras.models.load_model(tiny_model)
-    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, 10)
+    assert card["class_names"][:10] == [str(d) for d in range(10)]  # and "not a digit", trained with marks
+    assert model.input_shape == (None, 28, 28, 1) and model.output_shape == (None, len(card["class_names"]))
+    companions = companions_dir(tiny_model)
+    assert companions.name == f"tiny.{model_files.model_tag(tiny_model)}" and len(companions.suffix) == 13
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["tiny.keras", companions.name])
+    inside = {p.name for p in companions.iterdir()}
+    assert {model_files.CARD, model_files.HISTORY, model_files.CURVES, model_files.LITE} <= inside
+    assert not inside & {model_files.STROKES, model_files.REPLAY, model_files.STROKES_LITE}  # no pen data
 
-    rows = history_rows(folder)
+    rows = history_rows(tiny_model)
     assert len(rows) == 1 and {"accuracy", "loss", "val_accuracy", "val_loss"} <= rows[0].keys()
-    curves = cv2.imread(str(folder / "curves.png"))
+    curves = cv2.imread(str(companion(tiny_model, model_files.CURVES)))
     assert curves is not None and curves.shape[0] > 200 and curves.shape[1] > 400
-    assert not list(folder.glob("*.partial*"))
 
-    card = json.loads((folder / "tiny.json").read_text())
     assert card["model"] == "tiny.keras"
     assert card["epochs_run"] == 1 and card["best_epoch"] == 1 and card["interrupted"] is False
     assert card["command"] == "python train.py " + " ".join([*TINY_MODEL_ARGS, "--out", str(tiny_model)])
     assert card["seed"] == 0 and card["config"]["arch"] == "small"
-    assert card["train_samples"] + card["validation_samples"] == 1000
-    assert card["class_names"] == [str(d) for d in range(10)] and card["input_shape"] == [28, 28, 1]
+    assert 1000 <= card["train_samples"] + card["validation_samples"] <= 1200  # with its marks
+    assert card["input_shape"] == [28, 28, 1]
     assert set(card["versions"]) >= {"python", "tensorflow", "keras", "numpy", "opencv"}
     assert card["versions"]["keras"] == keras.__version__
     assert card["device"] == "CPU" or card["device"].startswith("GPU")
@@ -120,7 +173,7 @@ def quick_run(tmp_path_factory, mnist):
     out = tmp_path_factory.mktemp("quick") / "best.keras"
     result = run_train("--limit", 1000, "--epochs", 1, "--out", out)
     assert result.exit_code == 0, result.output
-    return result.output, json.loads(out.with_suffix(".json").read_text())
+    return result.output, read_card(out)
 
 
 def test_a_one_epoch_run_on_1000_images_scores_well_above_chance(quick_run):
@@ -132,9 +185,14 @@ def test_a_one_epoch_run_on_1000_images_scores_well_above_chance(quick_run):
 
 def test_a_tiny_run_says_it_is_too_short_to_trust_in_its_last_line_and_card(quick_run):
     output, card = quick_run
-    # 950 training images at the auto batch size of 16: 60 steps; 5 % of 1000 validate
-    assert card["optimizer_steps"] == 60 and card["validation_samples"] == 50
-    assert card["too_short_to_trust"] == "60 optimizer steps (under 500), 50 validation images (under 500)"
+    # 1000 images and the marks that are no digit among them; 5 % validate, the rest train
+    # at the auto batch size of 16: 68 steps
+    images = card["train_samples"] + card["validation_samples"]
+    assert 1000 <= images <= 1200 and card["validation_samples"] == round(0.05 * images)
+    steps = -(-card["train_samples"] // 16)
+    assert card["optimizer_steps"] == steps
+    assert card["too_short_to_trust"] == \
+        f"{steps} optimizer steps (under 500), {card['validation_samples']} validation images (under 500)"
     last = output.splitlines()[-1]
     assert last.startswith("best epoch 1/1: ") and last.endswith(f"; too short to trust: {card['too_short_to_trust']}")
 
@@ -147,18 +205,11 @@ def test_too_short_to_trust_names_every_reason_and_none_for_a_long_enough_run():
     assert training.too_short_to_trust(2000, 3000, 0.65) == "ended with the learning rate at 65% of its peak"
 
 
-def test_a_long_enough_run_has_no_warning_in_its_last_line_or_card(make_class_folder, tmp_path, monkeypatch):
+def test_without_a_terminal_the_log_has_one_line_per_epoch_and_a_long_run_no_warning(
+        make_class_folder, tmp_path, monkeypatch):
     # the thresholds lowered, as a run long enough for the real ones takes minutes
     monkeypatch.setattr(training, "MIN_STEPS", 1)
     monkeypatch.setattr(training, "MIN_VALIDATION", 1)
-    out = tmp_path / "long.keras"
-    result = run_train("--data", make_class_folder(), *QUICK, "--out", out)
-    assert result.exit_code == 0, result.output
-    assert "too short" not in result.output
-    assert json.loads(out.with_suffix(".json").read_text())["too_short_to_trust"] is None
-
-
-def test_without_a_terminal_the_log_has_one_line_per_epoch(make_class_folder, tmp_path):
     out = tmp_path / "log.keras"
     result = run_train("--data", make_class_folder(), *QUICK, "--epochs", 3, "--out", out)  # CliRunner: no TTY
     assert result.exit_code == 0, result.output
@@ -167,7 +218,8 @@ def test_without_a_terminal_the_log_has_one_line_per_epoch(make_class_folder, tm
     epochs = [line for line in lines if "val_loss" in line]
     assert [line.split(" - ")[0] for line in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert lines[0].startswith("training on ") and lines[1:-1] == epochs
-    assert lines[-1].startswith("best epoch ")
+    assert lines[-1].startswith("best epoch ") and "too short" not in result.output
+    assert read_card(out)["too_short_to_trust"] is None
 
 
 def test_class_folder_run_keeps_class_names(make_class_folder, tmp_path):
@@ -176,7 +228,7 @@ def test_class_folder_run_keeps_class_names(make_class_folder, tmp_path):
     result = run_train("--data", data, *QUICK, "--out", out)
     assert result.exit_code == 0, result.output
     assert f"→ {out}" in result.output.splitlines()[-1]  # the one-line summary
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["class_names"] == ["circle", "cross", "line"]
     assert card["test_samples"] == 6 and card["data"] == str(data)
     assert keras.models.load_model(out).output_shape == (None, 3)
@@ -188,7 +240,7 @@ def test_idx_run_without_a_test_split(make_idx_dir, tmp_path):
     result = run_train("--data", data, *QUICK, "--out", out)
     assert result.exit_code == 0, result.output
     assert "no test set" in result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert "test_accuracy" not in card and card["input_shape"] == [16, 16, 1]
     assert keras.models.load_model(out).input_shape == (None, 16, 16, 1)
 
@@ -202,14 +254,14 @@ def test_early_stopping_stops_after_patience_epochs(make_class_folder, tmp_path,
                        "--learning-rate", 1e-9, "--validation-split", 0.25, "--no-augment",
                        "--schedule", schedule, "--out", out)
     assert result.exit_code == 0, result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     # a constant rate may stop at once; a decaying one only once it has fallen to 30 % of its peak
     start = training.stop_from_epoch(training.learning_rate(training.TrainConfig(
         **card["config"]), steps_per_epoch=1), 1, 20)
     assert start == 0 if schedule == "constant" else 10 <= start <= 15
     # the loss is flat, so the first epoch counted is kept: none before the rate has decayed
     assert card["epochs_run"] == start + 3 and card["best_epoch"] == start + 1
-    assert len(history_rows(tmp_path)) == start + 3
+    assert len(history_rows(out)) == start + 3
 
 
 def test_the_epoch_kept_is_the_lowest_loss_once_the_rate_has_decayed(tmp_path):
@@ -229,6 +281,23 @@ def test_the_epoch_kept_is_the_lowest_loss_once_the_rate_has_decayed(tmp_path):
     assert training.kept_epoch([], decayed_from=2) is None
 
 
+def test_an_epoch_whose_loss_is_not_a_number_is_never_kept(tmp_path):
+    nan, inf = float("nan"), float("inf")
+    assert training.kept_epoch([0.3, nan, 0.2, inf], decayed_from=0) == 2
+    assert training.kept_epoch([nan, 0.4, 0.5], decayed_from=0) == 1
+    assert training.kept_epoch([0.3, 0.2, nan, nan], decayed_from=2) == 1  # every decayed epoch diverged
+    assert training.kept_epoch([nan, inf, -inf], decayed_from=0) is None
+    # nor saved over the epoch kept before it
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    out = tmp_path / "kept.keras"
+    [saver], _ = training._atomic_checkpoint_callbacks(out, "val_loss", decayed_from=0)
+    saver.set_model(model)
+    for epoch, loss in enumerate([0.3, nan, inf]):
+        model.layers[0].bias.assign([float(epoch)])
+        saver.on_epoch_end(epoch, {"val_loss": loss})
+    assert keras.models.load_model(out).layers[0].bias.numpy()[0] == 0
+
+
 def test_fine_tuning_in_place(tiny_model, tmp_path):
     model = tmp_path / "mine.keras"
     shutil.copy(tiny_model, model)
@@ -238,6 +307,7 @@ def test_fine_tuning_in_place(tiny_model, tmp_path):
     after = keras.models.load_model(model).get_weights()
     assert [w.shape for w in after] == [w.shape for w in before]
     assert any(not np.array_equal(a, b) for a, b in zip(after, before))
+    assert read_card(model)["model"] == "mine.keras"
 
 
 # ---------------------------------------------------------------- extra data
@@ -254,7 +324,7 @@ def test_extra_class_folder_and_unipen_are_mixed_in(make_class_folder, make_unip
     assert result.exit_code == 0, result.output
     assert f"extra: 10 images from {tmp_path / 'drawn'} (2 per sample)" in result.output
     assert f"extra: 6 images from {pen} (2 per sample)" in result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["extra"] == [str(tmp_path / "drawn"), str(pen)]
     assert card["train_samples"] + card["validation_samples"] == 12 + 2 * (5 + 3)
 
@@ -262,10 +332,11 @@ def test_extra_class_folder_and_unipen_are_mixed_in(make_class_folder, make_unip
 # ---------------------------------------------------------------- interrupts
 
 
-def test_interrupt_after_the_first_checkpoint_leaves_a_loadable_model(
-        make_class_folder, previous_run, interrupt_at):
+def test_interrupt_after_the_first_checkpoint_replaces_the_unit_with_it(make_class_folder, previous_run, at_epoch):
     out = previous_run
-    interrupter = interrupt_at(1)
+    old_companions = companions_dir(out)
+    theirs = {name: (out.parent / name).read_bytes() for name in ("best.json", "grid.csv")}
+    interrupter = at_epoch(1)
     data = make_class_folder(n_train=6, n_test=1)
     result = run_train("--data", data, *QUICK, "--epochs", 3, "--out", out)
     assert interrupter.fired
@@ -273,34 +344,67 @@ def test_interrupt_after_the_first_checkpoint_leaves_a_loadable_model(
     assert "interrupted: keeping the best checkpoint so far" in result.output
     model = keras.models.load_model(out)  # the first epoch's checkpoint, whole
     assert model.output_shape == (None, 3)
-    card = json.loads(out.with_suffix(".json").read_text())
-    assert card["interrupted"] is True and card["epochs_run"] == 1
+    card = read_card(out)
+    assert card["interrupted"] is True and card["epochs_run"] == 1 and card["model"] == "best.keras"
     assert "ended with the learning rate at " in card["too_short_to_trust"]  # stopped before it decayed
-    assert len(history_rows(out.parent)) == 1
-    assert not list(out.parent.glob("*.partial*"))
+    assert len(history_rows(out)) == 1
+    # the new unit replaced the old one whole (its stroke model too); the user's files stay
+    assert not old_companions.exists() and companion(out, model_files.STROKES) is None
+    assert {name: (out.parent / name).read_bytes() for name in theirs} == theirs
+    assert [p for p in entries(out.parent) if "/" not in p] == sorted(
+        ["best.keras", companions_dir(out).name, "best.json", "grid.csv"])
 
 
-def test_interrupt_before_the_first_checkpoint_overwrites_nothing(
-        make_class_folder, previous_run, interrupt_at):
-    before = snapshot(previous_run.parent)
-    interrupter = interrupt_at(0)
+@pytest.mark.parametrize("act", [ctrl_c, sigterm], ids=["ctrl-c", "sigterm"])
+def test_interrupt_before_the_first_checkpoint_overwrites_nothing(make_class_folder, previous_run, at_epoch, act):
+    before, listed = snapshot(previous_run.parent), entries(previous_run.parent)
+    handler = signal.getsignal(signal.SIGTERM)
+    interrupter = at_epoch(0, act)
     result = run_train("--data", make_class_folder(), *QUICK, "--out", previous_run)
     assert interrupter.fired
     assert result.exit_code == 2
     assert "Error: stopped before the first epoch finished: nothing was written" in result.output
-    assert snapshot(previous_run.parent) == before
+    assert snapshot(previous_run.parent) == before and entries(previous_run.parent) == listed
+    assert signal.getsignal(signal.SIGTERM) == handler  # put back as it was
 
 
-def test_an_interrupted_ensemble_keeps_the_members_fitted_so_far(make_class_folder, previous_run, interrupt_at):
-    interrupter = interrupt_at(2, across_runs=True)  # the second member's first epoch (each runs two)
+def test_an_interrupted_ensemble_keeps_the_members_fitted_so_far(make_class_folder, previous_run, at_epoch):
+    interrupter = at_epoch(2, across_runs=True)  # the second member's first epoch (each runs two)
     result = run_train("--data", make_class_folder(n_train=6, n_test=1), *QUICK, "--epochs", 2,
                        "--members", 3, "--out", previous_run)
     assert interrupter.fired and result.exit_code == 0, result.output
     assert "interrupted: keeping the members fitted so far" in result.output
-    card = json.loads(previous_run.with_suffix(".json").read_text())
+    card = read_card(previous_run)
     assert card["interrupted"] is True and len(card["members"]) == 1
     assert keras.models.load_model(previous_run).output_shape == (None, 3)
     assert not [p for p in previous_run.parent.iterdir() if "members" in p.name or ".partial" in p.name]
+
+
+# ---------------------------------------------------------------- a loss that is no longer a number
+
+
+def test_a_loss_that_is_nan_from_the_start_is_one_line_and_writes_nothing(
+        make_class_folder, previous_run, at_epoch):
+    # (NaN pixels would not do: ReLU turns NaN into 0, and the loss stays a number)
+    poisoned = at_epoch(0, poison)
+    before, listed = snapshot(previous_run.parent), entries(previous_run.parent)
+    result = run_train("--data", make_class_folder(), *QUICK, "--epochs", 3, "--out", previous_run)
+    assert poisoned.fired and result.output.startswith("training on ")
+    assert result.output.splitlines()[-1].startswith("Error: training diverged in epoch 1 ")
+    assert result.exit_code == 2 and "nothing was written" in result.output
+    assert snapshot(previous_run.parent) == before and entries(previous_run.parent) == listed
+
+
+def test_a_loss_that_turns_nan_keeps_the_epochs_before_it(make_class_folder, tmp_path, at_epoch):
+    poisoned = at_epoch(1, poison)
+    out = tmp_path / "diverged.keras"
+    result = run_train("--data", make_class_folder(n_train=6, n_test=1), *QUICK, "--epochs", 3, "--out", out)
+    assert poisoned.fired and result.exit_code == 0, result.output
+    assert "training diverged in epoch 2 (the loss is no longer a number): keeping the best epoch before it" \
+        in result.output
+    card = read_card(out)
+    assert card["best_epoch"] == 1 and card["interrupted"] is True and np.isfinite(card["best_val_loss"])
+    assert all(np.isfinite(w).all() for w in keras.models.load_model(out).get_weights())
 
 
 # ---------------------------------------------------------------- ensembles
@@ -311,10 +415,10 @@ def test_members_are_trained_apart_and_read_as_one_model(mnist, tmp_path):
     result = run_train("--limit", 400, "--arch", "small", "--epochs", 1, "--members", 2, "--out", out)
     assert result.exit_code == 0, result.output
     assert "member 2/2 (seed 43)" in result.output and "2 members, best epochs 1/1, 1/1" in result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert [m["seed"] for m in card["members"]] == [42, 43] and card["config"]["members"] == 2
     assert all(0 <= m["test_accuracy"] <= 1 and m["test_loss"] > 0 and m["best_epoch"] == 1 for m in card["members"])
-    assert len(history_rows(tmp_path)) == 2  # one epoch of each member
+    assert len(history_rows(out)) == 2  # one epoch of each member
     model = keras.models.load_model(out)
     members = [layer for layer in model.layers if hasattr(layer, "layers")]
     assert len(members) == 2
@@ -326,7 +430,7 @@ def test_members_are_trained_apart_and_read_as_one_model(mnist, tmp_path):
     canvas[50:250, 50:250] = cv2.resize(mnist.x_test[0], (200, 200))
     [reading] = recognizer.read(canvas)
     assert reading.probs == pytest.approx(recognizer.classify(reading.image[None])[0])
-    assert not list(tmp_path.glob("*members*"))
+    assert not list(tmp_path.glob("*members*")) and not list(tmp_path.glob("*.partial*"))
 
 
 def test_members_with_init_from_is_one_line(tiny_model, tmp_path):
@@ -416,7 +520,7 @@ BAD_INPUTS = {
     "init-from wrong input shape": (_wrong_input_shape, "model takes (32, 32, 1) → 3 classes, "
                                                         "but the data is (28, 28, 1) → 3 classes"),
     "init-from wrong class count": (_wrong_class_count, "→ 10 classes, but the data is"),
-    "init-from not a model": (_not_a_model, "cannot load the model"),
+    "init-from not a model": (_not_a_model, "--init-from: not a Keras model: "),
     "extra missing": (lambda tmp, mcf, _: ["--data", mcf(), "--extra", tmp / "no"],
                       "inputs/no: no such file or folder"),
     "extra unknown class": (_extra_unknown_class, "classes ['4'] are not among"),
@@ -432,10 +536,10 @@ def test_bad_input_is_one_clear_line_exit_2_and_overwrites_nothing(
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     args = make_args(inputs, make_class_folder, make_unipen)
-    before = snapshot(previous_run.parent)
+    before, listed = snapshot(previous_run.parent), entries(previous_run.parent)
     result = run_train(*args, *QUICK, "--out", previous_run)
     assert_one_line_error(result, message)
-    assert snapshot(previous_run.parent) == before
+    assert snapshot(previous_run.parent) == before and entries(previous_run.parent) == listed
 
 
 def test_a_bad_option_value_shows_the_usage(previous_run):
@@ -445,7 +549,8 @@ def test_a_bad_option_value_shows_the_usage(previous_run):
     result = run_train("--limit", 0, *QUICK, "--out", previous_run)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("Usage: ") and "--help" in result.output
-    assert result.output.rstrip().endswith("Error: Invalid value for '--limit': 0 is not in the range x>=1.")
+    assert result.output.rstrip().endswith(
+        "Error: Invalid value for '--limit': 0 is not in the range 1<=x<=1000000000.")
     assert snapshot(previous_run.parent) == before
 
 
@@ -454,3 +559,192 @@ def test_out_must_be_a_keras_file(make_class_folder, tmp_path, name):
     result = run_train("--data", make_class_folder(), *QUICK, "--out", tmp_path / "models" / name)
     assert_one_line_error(result, f"Error: --out {tmp_path / 'models' / name}: the model file must end in .keras")
     assert not (tmp_path / "models").exists()
+
+
+# Values no run can use, each on the command line and in a config file (JSON, as Python reads
+# it: NaN, Infinity and integers of any size).
+OUT_OF_RANGE = [("seed", "-1", "-1"), ("seed", "4294967296", "4294967296"), ("seed", "1e23", "1e23"),
+                ("epochs", "99999999999999999999", "99999999999999999999"),
+                ("batch-size", "99999999999999999999", "99999999999999999999"),
+                ("decay-steps", "99999999999999999999", "99999999999999999999"),
+                ("extra-repeat", "99999999999999999999", "99999999999999999999"),
+                ("learning-rate", "nan", "NaN"), ("learning-rate", "inf", "Infinity"),
+                ("learning-rate", "0", "0"), ("learning-rate", "100", "100"),
+                ("decay-rate", "-inf", "-Infinity"), ("dropout", "nan", "NaN"), ("momentum", "nan", "NaN"),
+                ("validation-split", "inf", "Infinity"), ("limit", "0", "0")]
+
+
+@pytest.mark.parametrize("option, value, in_json", OUT_OF_RANGE, ids=[f"{o}={v}" for o, v, _ in OUT_OF_RANGE])
+def test_a_number_out_of_range_is_refused_before_any_work(option, value, in_json, tmp_path, no_data_loaded):
+    out = tmp_path / "m.keras"
+    # on the command line: click's usage block, then one line naming the option; no traceback
+    result = run_train(f"--{option}", value, "--out", out)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert result.output.startswith("Usage: ") and f"\nError: Invalid value for '--{option}': " in result.output
+    assert result.output.endswith("\n") and result.output.count("Error") == 1, result.output
+    # in a config file: one line naming the file and the option
+    config = tmp_path / "bad.json"
+    config.write_text(f'{{"{option.replace("-", "_")}": {in_json}}}')
+    result = run_train("--config", config, "--out", out)
+    assert_one_line_error(result, f"Error: {config}: ")
+    assert f"'--{option}'" in result.output or f"'{option.replace('-', '_')}'" in result.output
+    assert not tmp_path.joinpath("m.keras").exists() and entries(tmp_path) == ["bad.json"]
+
+
+def test_nan_in_a_toml_config_is_refused(tmp_path, no_data_loaded):
+    config = tmp_path / "bad.toml"
+    config.write_text("learning_rate = nan\n")
+    assert_one_line_error(run_train("--config", config, "--out", tmp_path / "m.keras"),
+                          f"{config}: Invalid value for '--learning-rate': nan is not a finite number")
+
+
+def _a_file_as_folder(tmp: Path):
+    (tmp / "README.md").write_text("not a folder")
+    return tmp / "README.md" / "x.keras", "cannot make its folder"
+
+
+def _a_folder(tmp: Path):
+    (tmp / "models").mkdir()
+    return tmp / "models", "the model file must end in .keras"
+
+
+def _a_folder_named_like_a_model(tmp: Path):
+    (tmp / "m.keras").mkdir()
+    return tmp / "m.keras", f"is a folder; name the model file, e.g. {tmp / 'm.keras' / 'best.keras'}"
+
+
+def _read_only(tmp: Path):
+    (tmp / "locked").mkdir()
+    (tmp / "locked").chmod(0o555)
+    return tmp / "locked" / "m.keras", "cannot write in"
+
+
+@pytest.mark.parametrize("make", [_a_file_as_folder, _a_folder, _a_folder_named_like_a_model, pytest.param(
+    _read_only, marks=pytest.mark.skipif(os.geteuid() == 0, reason="root writes in read-only folders"))])
+def test_an_out_that_cannot_be_written_is_one_line_before_the_data_loads(make, tmp_path, no_data_loaded):
+    out, message = make(tmp_path)
+    before = snapshot(tmp_path)
+    assert_one_line_error(run_train("--out", out), message)
+    assert snapshot(tmp_path) == before
+
+
+def test_a_full_disk_while_the_unit_is_written_is_one_line_and_leaves_the_old_unit(
+        make_class_folder, previous_run, monkeypatch):
+    def full(*args):
+        raise OSError(errno.ENOSPC, "No space left on device", str(previous_run.parent / "x.tflite"))
+
+    monkeypatch.setattr(training, "write_lite_files", full)  # after the checkpoint, card and curves
+    before, listed = snapshot(previous_run.parent), entries(previous_run.parent)
+    result = run_train("--data", make_class_folder(), *QUICK, "--out", previous_run)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert result.output.splitlines()[-1].startswith(
+        f"Error: cannot write the model {previous_run}: No space left on device")
+    assert snapshot(previous_run.parent) == before and entries(previous_run.parent) == listed
+
+
+# ---------------------------------------------------------------- a model unit beside other files
+
+
+def test_a_run_touches_only_its_unit_and_sweeps_what_crashed_runs_left(make_class_folder, tmp_path):
+    """`--config models/convnet.toml --out models/convnet.keras` once wrote its card over
+    convnet.json, the network that run had just read; and every killed run left its partial
+    files for good."""
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("convnet.toml", "convnet.json"):
+        shutil.copy(ROOT / "models" / name, models / name)
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # a process that has ended: partials with its pid are a crashed run's
+    left = [models / f"convnet.partial-{ended.pid}-0123abcd.keras",  # a checkpoint half-written
+            models / f"convnet.partial-{ended.pid}-89abcdef",         # a staging folder
+            models / "convnet.0123456789ab"]                          # the companions of no model
+    left[0].write_bytes(b"half a model")
+    for folder in left[1:]:
+        (folder / "unit").mkdir(parents=True)
+        (folder / "unit" / model_files.CARD).write_text("{}")
+    (models / f"convnet.partial-{os.getppid()}-0123abcd.keras").write_bytes(b"another run's, being written")
+    (models / "convnet.notes").mkdir()  # not a companion folder
+    before = snapshot(models)
+    out = models / "convnet.keras"
+    result = run_train("--config", models / "convnet.toml", "--data", make_class_folder(),
+                       "--epochs", 1, "--batch-size", 8, "--no-augment", "--out", out)
+    assert result.exit_code == 0, result.output
+    card = read_card(out)
+    assert card["config"]["arch"] == str(models / "convnet.json") and card["network"]
+    assert not [path for path in left if path.exists()]
+    theirs = {key: value for key, value in before.items() if not key.startswith(tuple(p.name for p in left))}
+    after = snapshot(models)
+    assert {key: after.get(key) for key in theirs} == theirs  # convnet.json above all
+    assert sorted(p.name for p in models.iterdir()) == sorted(
+        ["convnet.toml", "convnet.json", f"convnet.partial-{os.getppid()}-0123abcd.keras", "convnet.notes",
+         "convnet.keras", companions_dir(out).name])
+
+
+# ---------------------------------------------------------------- runs/ and publish
+
+
+def test_without_out_a_run_goes_to_a_new_folder_under_runs(make_class_folder, tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    monkeypatch.setattr(train, "RUNS_DIR", runs)
+    result = run_train("--data", make_class_folder(), *QUICK)
+    assert result.exit_code == 0, result.output
+    [run] = runs.iterdir()
+    assert re.fullmatch(r"\d{8}-\d{6}", run.name)
+    model = run / "best.keras"
+    assert f"→ {model}; " in result.output.splitlines()[-1]
+    assert sorted(p.name for p in run.iterdir()) == sorted(["best.keras", companions_dir(model).name])
+    assert read_card(model)["model"] == "best.keras"
+
+
+def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, monkeypatch):
+    monkeypatch.setattr(train, "RUNS_DIR", tmp_path / "runs")
+    monkeypatch.setattr(time, "strftime", lambda *_: "20260102-030405")
+    assert [train.new_run_folder().name for _ in range(3)] == \
+        ["20260102-030405", "20260102-030405-2", "20260102-030405-3"]
+
+
+def run_publish(*args):
+    return run_train("publish", *args)
+
+
+def test_publish_copies_the_unit_over_the_one_there(tiny_model, previous_run):
+    source = snapshot(tiny_model.parent)
+    old_companions = companions_dir(previous_run)
+    result = run_publish(tiny_model, "--to", previous_run)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"published {tiny_model} → {previous_run}\n"
+    assert previous_run.read_bytes() == tiny_model.read_bytes()
+    assert snapshot(companions_dir(previous_run)) == snapshot(companions_dir(tiny_model))
+    assert not old_companions.exists() and read_card(previous_run) == read_card(tiny_model)
+    assert sorted(p.name for p in previous_run.parent.iterdir()) == sorted(
+        ["best.keras", companions_dir(previous_run).name, "best.json", "grid.csv"])
+    assert snapshot(tiny_model.parent) == source  # the run stays as it was
+    recognizer = Recognizer.load(previous_run)
+    assert recognizer.classify(np.zeros((1, 28, 28), np.uint8)).shape == (1, recognizer.classes)
+
+
+def test_publish_refuses_a_model_without_a_card(tiny_model, previous_run, tmp_path):
+    bare = tmp_path / "bare.keras"
+    shutil.copy(tiny_model, bare)  # the model alone: its companions stay with the original
+    before = snapshot(previous_run.parent)
+    assert_one_line_error(run_publish(bare, "--to", previous_run),
+                          f"{bare} has no card: publish a model that train.py finished")
+    assert_one_line_error(run_publish(previous_run, "--to", previous_run), "is already at")
+    assert_one_line_error(run_train("--epochs", 3, "publish", tiny_model, "--to", previous_run),
+                          "--epochs is for training: `train.py publish` has options of its own")
+    assert snapshot(previous_run.parent) == before
+
+
+def test_a_publish_that_fails_half_way_leaves_the_unit_there_whole(tiny_model, previous_run, monkeypatch):
+    real = shutil.copyfile
+
+    def full_at_the_model(source, dest, **kwargs):  # the companions fit; the model does not
+        if Path(source) == tiny_model:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(source, dest, **kwargs)
+
+    monkeypatch.setattr(shutil, "copyfile", full_at_the_model)
+    before = snapshot(previous_run.parent)
+    assert_one_line_error(run_publish(tiny_model, "--to", previous_run), "No space left on device")
+    assert snapshot(previous_run.parent) == before
+    assert not list(previous_run.parent.glob("*.partial*"))
