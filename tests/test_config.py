@@ -18,9 +18,10 @@ from click.testing import CliRunner
 
 from digitboard.cli import evaluate
 from digitboard.cli import train
+from digitboard.read.model_files import CARD, companions_dir, read_card
 from digitboard.train.config import KINDS, RunSettings
 from digitboard.train.networks import ARCH_DEFAULTS, build_model
-from digitboard.common.paths import DEFAULT_MODEL, MODELS_DIR
+from digitboard.common.paths import MODELS_DIR
 from digitboard.train.fit import auto_batch_size, learning_rate, make_optimizer, stop_from_epoch, TrainConfig
 
 from conftest import QUICK, assert_one_line_error, run_train, snapshot, write_image
@@ -53,7 +54,8 @@ def write_config(path: Path, values: dict) -> Path:
 def test_no_options_are_the_shipped_defaults():
     params = parse()
     assert {k: params[k] for k in SHIPPED} == SHIPPED == asdict(TrainConfig())
-    assert params["data"] == "mnist" and params["out"] == DEFAULT_MODEL and params["extra_repeat"] == 3
+    assert params["data"] == "mnist" and params["extra_repeat"] == 3
+    assert params["out"] is None  # a new folder under runs/: a plain run never replaces the board's model
     assert params["limit"] is None and params["grid"] is False and params["config"] is None
     assert params["image_size"] is None and params["channels"] == 1
 
@@ -114,7 +116,7 @@ def test_the_settings_types_are_the_options_types():
     """Config values are checked against TrainConfig's and RunSettings' field types (KINDS);
     train.py's options must take the same kinds of value and default to the same values."""
     defaults = {**asdict(TrainConfig()), **asdict(RunSettings())}
-    options = {p.name: p for p in train.main.params if p.name != "config"}
+    options = {p.name: p for p in train.main.params if p.name != "config" and p.expose_value}  # not --personalise
     assert options.keys() == KINDS.keys() == defaults.keys()
     for name, option in options.items():
         if option.multiple:
@@ -155,7 +157,7 @@ def test_a_run_from_a_config_records_it_in_the_card(make_class_folder, tmp_path)
     out = tmp_path / "out" / "m.keras"
     result = run_train("--config", config, "--data", make_class_folder(), "--seed", 3, "--out", out)
     assert result.exit_code == 0, result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["config_file"] == str(config)
     assert card["seed"] == 3 and card["config"]["learning_rate"] == 0.01
     assert card["config"]["schedule"] == "exponential" and card["config"]["decay_steps"] == 2
@@ -196,7 +198,7 @@ def test_json_network_trains_and_the_card_records_it(make_class_folder, tmp_path
     assert [type(layer).__name__ for layer in model.layers] == [
         "Rescaling", "Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
     assert model.layers[1].filters == 6 and model.output_shape == (None, 3)
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["config"]["arch"] == str(network)
     assert card["network"] == [
         NETWORK[0], {"class_name": "MaxPooling2D", "config": {}},
@@ -233,7 +235,7 @@ def test_colour_set_trains_and_evaluates_with_class_names(tmp_path):
                        "--epochs", 3, "--batch-size", 4, "--learning-rate", 0.01, "--no-augment",
                        "--validation-split", 0.2, "--out", out)
     assert result.exit_code == 0, result.output
-    card = json.loads(out.with_suffix(".json").read_text())
+    card = read_card(out)
     assert card["input_shape"] == [32, 32, 3] and card["class_names"] == ["blue", "green", "red"]
     assert keras.models.load_model(out).input_shape == (None, 32, 32, 3)
 
@@ -258,13 +260,15 @@ def test_colour_set_trains_and_evaluates_with_class_names(tmp_path):
 
 def test_evaluate_images_without_a_card_names_classes_by_number(tiny_model, make_class_folder, tmp_path):
     model = tmp_path / "digits.keras"
-    model.write_bytes(tiny_model.read_bytes())  # no card beside it
+    model.write_bytes(tiny_model.read_bytes())  # the model alone: its companions stay with the original
+    assert read_card(model) == {}
     data = make_class_folder(classes=("0", "1", "7"), n_test=3)
     result = CliRunner().invoke(evaluate.cli, ["--model", str(model), "--out", str(tmp_path), "--json",
                                                "images", str(data)])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
-    assert summary["n"] == 9 and summary["class_names"] == [str(d) for d in range(10)]
+    outputs = keras.models.load_model(model).output_shape[-1]
+    assert summary["n"] == 9 and summary["class_names"] == [str(d) for d in range(outputs)]
 
 
 @pytest.mark.parametrize("image, message", [
@@ -276,7 +280,8 @@ def test_evaluate_images_without_a_card_names_classes_by_number(tiny_model, make
 def test_evaluate_images_bad_input(tmp_path, image, message):
     model = tmp_path / "colours.keras"
     build_model("small", (16, 16, 3), 3).save(model)
-    (tmp_path / "colours.json").write_text(json.dumps({"class_names": ["blue", "green", "red"]}))
+    companions_dir(model).mkdir()
+    (companions_dir(model) / CARD).write_text(json.dumps({"class_names": ["blue", "green", "red"]}))
     data = tmp_path / "set"
     if image and image.endswith(".png"):
         write_image(data / image, np.zeros((8, 8, 3), np.uint8))
@@ -330,7 +335,7 @@ BAD_INPUTS = {
     "grid over data": (_config({"data": ["mnist", "mnist"]}), "'data' cannot be a list of values"),
     "grid value of the wrong type": (_config({"dropout": [0.1, "high"]}), "'dropout' must be a number"),
     "grid value out of range": (lambda tmp: [*_config({"epochs": [1, 0]})(tmp), "--grid"],
-                                "Invalid value for '--epochs': 0 is not in the range x>=1"),
+                                "bad.toml: Invalid value for '--epochs': 0 is not in the range 1<=x<=10000"),
     "lists without --grid": (_config({"learning_rate": [0.1, 0.2], "dropout": [0.1, 0.2]}),
                              "bad.toml: learning_rate, dropout hold lists of values: add --grid"),
     "--grid without lists": (lambda tmp: [*_config({"epochs": 1})(tmp), "--grid"],

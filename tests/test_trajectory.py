@@ -1,14 +1,13 @@
 """The stroke model: pen paths as features, combining its reading with the image's, training
-it beside an image model and reading with both."""
-
-import json
+it beside an image model (into the model's companion folder) and reading with both."""
 
 import numpy as np
 import pytest
 
 from digitboard import Recognizer
 from digitboard.data.pen import read_unipen
-from digitboard.read.model_files import named_stroke_model, stroke_model_path
+from digitboard.read.model_files import (REPLAY, STROKES, STROKES_LITE, companion, companions_dir, model_tag,
+                                         read_card)
 from digitboard.read.trajectory import combine, PATH_FEATURES, path_features, PATH_POINTS
 
 from conftest import PEN_DIGITS, run_train, unipen_text
@@ -58,49 +57,50 @@ def test_combine_is_a_weighted_product_of_the_two_readings():
     assert combine(image, pen, weight=0.0) == pytest.approx(image, abs=1e-5)
 
 
-def test_the_stroke_model_is_the_one_the_card_names(tmp_path):
+def test_the_stroke_model_is_found_through_the_image_models_own_bytes(tmp_path):
     model = tmp_path / "best.keras"
     model.write_bytes(b"a model")
-    assert named_stroke_model(model) is None  # no card
-    model.with_suffix(".json").write_text(json.dumps({"stroke_model": {"file": "best.strokes.keras"}}))
-    assert named_stroke_model(model) is None  # named, but not there: the images alone are read
-    stroke_model_path(model).write_bytes(b"a stroke model")
-    assert named_stroke_model(model) == tmp_path / "best.strokes.keras"
-    model.with_suffix(".json").write_text("{not json")
-    assert named_stroke_model(model) is None
+    assert companion(model, STROKES) is None  # no companions: the images alone are read
+    companions_dir(model).mkdir()
+    (companions_dir(model) / STROKES).write_bytes(b"a stroke model")
+    assert companion(model, STROKES) == tmp_path / f"best.{model_tag(model)}" / STROKES
+    model.write_bytes(b"another model")  # a model put there by hand: the old stroke model is not its
+    assert companion(model, STROKES) is None
+    assert companion(tmp_path / "none.keras", STROKES) is None
 
 
 def test_training_on_pen_digits_writes_a_stroke_model_that_read_uses(mnist, tmp_path):
-    """A quick run with pen data: the stroke model goes beside the image model, named in the
-    card, and Recognizer.load reads a digit's strokes with it (its probabilities change)."""
+    """A quick run with pen data: the stroke model, its replay sample and its flatbuffer go
+    into the model's companion folder, the card says how it was trained, and Recognizer.load
+    reads a digit's strokes with it (its probabilities change)."""
     pen = tmp_path / "pen.txt"
     pen.write_text(unipen_text(PEN_DIGITS * 4))
     out = tmp_path / "run" / "best.keras"
     result = run_train("--limit", 300, "--extra", pen, "--arch", "small", "--epochs", "1",
                        "--stroke-epochs", 2, "--out", out)
     assert result.exit_code == 0, result.output
-    card = json.loads(out.with_suffix(".json").read_text())
-    assert card["stroke_model"]["file"] == "best.strokes.keras" and card["stroke_model"]["pen_digits"] == 12
-    assert card["config"]["stroke_epochs"] == 2
+    card = read_card(out)
+    assert card["stroke_model"]["pen_digits"] == 12 and card["config"]["stroke_epochs"] == 2
     assert "stroke model epoch 2/2" in result.output
+    assert companion(out, STROKES) and companion(out, STROKES_LITE)
+    replay = np.load(companion(out, REPLAY))
+    assert replay["paths"].shape[1:] == (PATH_POINTS, PATH_FEATURES) and len(replay["labels"]) == len(replay["paths"])
     recognizer = Recognizer.load(out)
-    assert recognizer.stroke_model is not None
+    assert recognizer.stroke_model is True
     seven = read_unipen(pen)[1]
     strokes = [s - s.min(axis=0) + 20 for s in seven.strokes]
     image = np.zeros((1, 28, 28), np.uint8)
     alone, with_strokes = recognizer.classify(image), recognizer.classify(image, [strokes])
-    assert with_strokes.shape == (1, 10) and with_strokes.sum() == pytest.approx(1.0, abs=1e-4)
+    assert with_strokes.shape == (1, recognizer.classes) and with_strokes.sum() == pytest.approx(1.0, abs=1e-4)
     assert not np.allclose(alone, with_strokes)
 
 
-def test_no_stroke_model_without_pen_data_or_when_asked(mnist, make_unipen, tmp_path):
-    out = tmp_path / "plain.keras"
-    assert run_train("--limit", 200, "--arch", "small", "--epochs", "1", "--out", out).exit_code == 0
-    assert "stroke_model" not in json.loads(out.with_suffix(".json").read_text())
+def test_no_stroke_model_without_pen_data_or_when_asked(tiny_model, make_unipen, tmp_path):
+    assert "stroke_model" not in read_card(tiny_model) and companion(tiny_model, STROKES) is None  # no pen data
     out = tmp_path / "pen.keras"
     result = run_train("--limit", 200, "--extra", make_unipen(), "--arch", "small", "--epochs", "1",
                        "--stroke-epochs", 0, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "stroke_model" not in json.loads(out.with_suffix(".json").read_text())
-    assert not stroke_model_path(out).exists()
-    assert Recognizer.load(out).stroke_model is None
+    assert "stroke_model" not in read_card(out)
+    assert companion(out, STROKES) is None and companion(out, REPLAY) is None
+    assert Recognizer.load(out).stroke_model is False
