@@ -147,6 +147,21 @@ def test_user_errors_are_one_line(tmp_path, args, message):
     assert_one_line_error(CliRunner().invoke(evaluate.cli, args), message)
 
 
+@pytest.mark.parametrize("damage, why", [
+    (lambda model: b"", "the file is empty"),
+    (lambda model: b"<html>not found</html>", "neither a .keras (zip) nor an .h5 file"),
+    (lambda model: model[:len(model) // 3], "a damaged or cut-off .keras file"),
+], ids=["empty", "not a zip", "cut off"])
+@pytest.mark.parametrize("command", [["mnist", "--limit", 5], ["strokes", "two.tra"]])
+def test_a_file_that_is_not_a_model_is_one_line_naming_it(tmp_path, tiny_model, monkeypatch, damage, why, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "two.tra").write_text(UNIPEN)
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(damage(tiny_model.read_bytes()))
+    result = CliRunner().invoke(evaluate.cli, ["--model", str(bad), *map(str, command)])
+    assert_one_line_error(result, f"Error: not a Keras model: {bad}: {why}")  # Keras says "File not found"
+
+
 def test_a_bad_size_is_a_bad_option_and_shows_the_usage():
     result = CliRunner().invoke(evaluate.cli, ["strokes", "--canvas", "big", "x.tra"])
     assert result.exit_code == 2 and result.output.startswith("Usage: ")

@@ -1,4 +1,10 @@
-"""Recognizer: loading models, reading canvases, and never crashing on odd input."""
+"""Recognizer: loading models (their flatbuffers without TensorFlow), reading canvases, and
+never crashing on odd input."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import keras
@@ -10,6 +16,8 @@ from hypothesis.extra.numpy import arrays
 
 from digitboard import Recognizer
 from digitboard.read.lite import compiled_call, LiteCall
+from digitboard.read.model_files import LITE, companion
+from digitboard.read.recognizer import GPU_DEVICES
 from digitboard.common.errors import UserError
 from digitboard.common.paths import DEFAULT_MODEL
 from digitboard.data.pen import draw_strokes
@@ -34,11 +42,17 @@ class TestLoad:
         with pytest.raises(UserError, match="no model at .*train.py"):
             Recognizer.load(tmp_path / "nope.keras")
 
-    def test_corrupt_file(self, tmp_path):
+    @pytest.mark.parametrize("damage, why", [
+        (lambda model: b"", "the file is empty"),
+        (lambda model: b"not a zip at all", "neither a .keras (zip) nor an .h5 file"),
+        (lambda model: model[:len(model) // 2], "a damaged or cut-off .keras file"),
+    ], ids=["empty", "not a zip", "cut off"])
+    def test_a_file_that_is_not_a_model_is_named_as_such(self, tmp_path, tiny_model, damage, why):
         bad = tmp_path / "bad.keras"
-        bad.write_bytes(b"not a zip at all")
-        with pytest.raises(UserError, match="not a Keras model: .*neither a .keras"):
+        bad.write_bytes(damage(tiny_model.read_bytes()))
+        with pytest.raises(UserError) as raised:  # Keras itself says "File not found"
             Recognizer.load(bad)
+        assert str(raised.value) == f"not a Keras model: {bad}: {why}"
 
     @pytest.mark.parametrize("input_shape, outputs", [((32, 32, 1), 10), ((28, 28, 3), 10), ((28, 28, 1), 4)])
     def test_wrong_shapes(self, tmp_path, input_shape, outputs):
@@ -62,6 +76,28 @@ class TestLoad:
 
     def test_shipped_model_is_default(self, shipped):
         assert shipped.path == DEFAULT_MODEL and shipped.outputs_probabilities
+
+    @pytest.mark.skipif(any(Path(device).exists() for device in GPU_DEVICES), reason="a GPU: Keras reads")
+    def test_on_a_cpu_the_stored_flatbuffer_reads_without_tensorflow(self, tiny_model):
+        code = ("import sys, numpy as np; from digitboard import Recognizer; "
+                f"recognizer = Recognizer.load({str(tiny_model)!r}); "
+                "probs = recognizer.classify(np.zeros((3, 28, 28), np.uint8)); "
+                "print(probs.shape[0], recognizer.classes, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        read, _, tensorflow, keras_loaded = done.stdout.split()
+        assert read == "3" and tensorflow == keras_loaded == "False", done.stdout
+        recognizer = Recognizer.load(tiny_model)
+        assert recognizer._keras_model is None  # Keras loads only when asked for the model
+        assert recognizer.model.output_shape == (None, recognizer.classes)
+
+    def test_a_model_without_its_flatbuffer_keeps_the_one_it_makes(self, tiny_model, tmp_path):
+        model = tmp_path / "copied.keras"
+        shutil.copy(tiny_model, model)  # the file alone: its companions stay with the original
+        assert companion(model, LITE) is None
+        first = Recognizer.load(model).classify(np.zeros((2, 28, 28), np.uint8))
+        assert companion(model, LITE).read_bytes() == companion(tiny_model, LITE).read_bytes()
+        assert np.allclose(Recognizer.load(model).classify(np.zeros((2, 28, 28), np.uint8)), first)
 
 
 class TestCompiledCall:
@@ -93,7 +129,7 @@ class TestCompiledCall:
         monkeypatch.setattr(LiteCall, "__init__", refuse)
         recognizer = Recognizer.load(tiny_model)
         assert not isinstance(recognizer._call, LiteCall)
-        assert recognizer.classify(np.zeros((2, 28, 28), np.uint8)).shape == (2, 10)
+        assert recognizer.classify(np.zeros((2, 28, 28), np.uint8)).shape == (2, recognizer.classes)
 
 
 class TestRead:
