@@ -25,8 +25,8 @@ from click.testing import CliRunner
 from digitboard.board import loop as board
 from digitboard.board.loop import BoardOptions
 from digitboard.cli import board as board_command
-from digitboard.board import view
-from digitboard.board.state import (Board, check_label, clear, focus_reading, load_demo_digits, model_failed, model_ready, new_board, note_input, number_text, pen_down, pen_move, pen_up, read_submitted, reading_failed, receive_reading, resize, settled, stroke_arrays, switch_model, type_label, undo, update_kiosk, want_read)
+from digitboard.board import inside, view
+from digitboard.board.state import (Board, check_label, clear, focus_reading, load_demo_digits, model_failed, model_ready, new_board, note_input, number_text, pen_down, pen_move, pen_up, read_submitted, reading_failed, receive_reading, resize, settled, stroke_arrays, switch_model, toggle_inside, type_label, undo, update_kiosk, want_read)
 from digitboard.board.view import layout_for, place_tags
 from digitboard.board.words import LANGUAGES, WORDS
 from digitboard.common.errors import UserError
@@ -35,6 +35,7 @@ from digitboard.read.image import normalize_digit
 from digitboard.read.ink import find_digits
 from digitboard.board.reader import exchange_with_reader, start_reader, stop_reader
 from digitboard.read.reading import Reading
+from digitboard.read.recognizer import Recognizer
 from digitboard.data.pen import draw_strokes, PenDigit, read_drawing, read_strokes, stroke_json
 
 from conftest import assert_one_line_error
@@ -816,7 +817,8 @@ class TestTouchAndButtons:
         """FINGER events posted to SDL's queue, with the mouse copies SDL would add, as a
         touchscreen gives them: each stroke drawn once, and read."""
         def strokes(layout):
-            for x in (150, 300, 450):
+            for share in (0.2, 0.5, 0.8):  # Look inside is on: its panel narrows the canvas
+                x = layout.canvas.x + round(share * layout.canvas.width)
                 points = [(x, layout.canvas.y + 60 + 20 * i) for i in range(10)]
                 for event in finger_stroke(layout, points, with_mouse_copies=True):
                     yield [event]
@@ -1086,3 +1088,39 @@ class TestFits:
     def test_attract_shorter_than_idle_is_one_line(self):
         result = CliRunner().invoke(board_command.main, ["--kiosk", "--idle", "30", "--attract", "10"])
         assert_one_line_error(result, "--attract 10 is shorter than --idle 30")
+
+
+class TestLookInside:
+    def test_the_panel_shows_what_the_network_sees_of_the_digit_last_drawn(self, tiny_model):
+        """A real model's feature maps, drawn beside the ink (a pixel check), the canvas
+        narrowed to make room, and gone again when Look inside is switched off."""
+        pen = [PenDigit("1", [np.array([[0.0, 0.0], [0.0, 100.0]])]),
+               PenDigit("7", [np.array([[0.0, 0.0], [60, 0], [20, 100]])])]
+        shots = []
+
+        def keep(state, layout):
+            if settled(state) and state.strokes and state.insides:
+                shots.append((pygame.surfarray.array3d(pygame.display.get_surface()).swapaxes(0, 1), layout))
+            return True
+
+        hook = board.replay_number(pen)
+        state, _ = board.run_board(BoardOptions(lambda: Recognizer.load(tiny_model), "tiny", (800, 600), inside=True,
+                                                max_seconds=30, headless=True),
+                                   on_frame=lambda s, l: keep(s, l) and hook(s, l))
+        assert shots and len(state.insides) == len(state.readings)
+        maps = state.insides[0]
+        assert [m.ndim for m in maps[:-1]] == [3] * (len(maps) - 1) and maps[-1].shape == state.readings[0].probs.shape
+        pixels, layout = shots[-1]
+        panel = pixels[layout.inside.top:layout.inside.bottom, layout.inside.left:layout.inside.right]
+        ramp = {tuple(c) for c in inside.colour(np.linspace(0, 1, 33)).reshape(-1, 3)}
+        coloured = sum(tuple(p) in ramp for p in panel[::3, ::3].reshape(-1, 3))
+        assert coloured > 200  # the input and the maps, in the ramp's colours
+        assert layout.canvas.right <= layout.inside.left  # nothing drawn hides under the panel
+
+    def test_switching_it_off_gives_the_canvas_its_width_back(self):
+        board_ = new_board(layout_for((800, 600)).canvas.size)
+        assert layout_for((800, 600), inside=True).canvas.width < layout_for((800, 600)).canvas.width
+        board_.show_inside = True
+        board_.submitted_version = 5
+        toggle_inside(board_)
+        assert not board_.show_inside and board_.submitted_version == -1  # read again, without the maps

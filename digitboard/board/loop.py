@@ -35,6 +35,7 @@ from .state import (Board, cancel_label, check_label, clear, digit_readings, exp
                     resize, settled, show_banner, switch_model, toggle_help, toggle_inside,
                     type_label, undo, update_kiosk, want_teach, words)
 from .teacher import exchange_with_teacher, start_teacher, stop_teacher  # noqa: E402
+from .inside import draw_inside, forget_inside  # noqa: E402
 from .view import Layout, button_at, draw, forget_surfaces, layout_for  # noqa: E402
 
 SCREENSHOT_DIR = REPORTS_DIR / "screenshots"
@@ -402,6 +403,7 @@ def run_board(options: BoardOptions, on_frame: FrameHook | None = None) -> tuple
         return _run(options, on_frame)
     finally:
         forget_surfaces()
+        forget_inside()
         pygame.quit()
 
 
@@ -412,7 +414,7 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
         if note is not None:
             print(note, file=sys.stderr)
     screen = open_window(window_size, fullscreen=kiosk)
-    layout = layout_for(screen.get_size(), kiosk)
+    layout = layout_for(screen.get_size(), kiosk, options.inside)
     started = time.monotonic()
     board = new_board(layout.canvas.size, started, kiosk, options.idle_seconds,
                       list(options.demo_digits), options.model_name,
@@ -448,8 +450,9 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
                 elif action in ("resize", "fullscreen"):
                     screen, window_size, position = change_window(screen, action, window_size, position)
             screen = pygame.display.get_surface()
-            if screen.get_size() != layout.window.size:  # resized, toggled, or changed by the system
-                layout = layout_for(screen.get_size(), kiosk)
+            if screen.get_size() != layout.window.size or board.show_inside != (layout.inside is not None):
+                # resized, toggled, changed by the system, or Look inside came or went
+                layout = layout_for(screen.get_size(), kiosk, board.show_inside)
                 resize(board, layout.canvas.size)
             if teacher is not None and not exchange_with_teacher(board, teacher, now):
                 teacher = None
@@ -461,7 +464,7 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
             expire_banner(board, now)
             check_label(board, now)
             board.fps = clock.get_fps()
-            draw(screen, board, layout)
+            draw(screen, board, layout, (draw_inside,) if layout.inside else ())
             pygame.display.flip()
             if board.model_state != "loading":
                 timings.frame_done(frame_start, time.perf_counter())

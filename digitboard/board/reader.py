@@ -32,6 +32,7 @@ class ReadJob:
     version: int
     canvas: np.ndarray = field(repr=False)
     strokes: list = field(repr=False)
+    inside: bool = False      # also what the network sees of each mark (Look inside)
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,13 @@ class ModelFailed:
 @dataclass(frozen=True)
 class ReadDone:
     """Reader → loop: the readings of the canvas at `version`, read in `ms` milliseconds:
-    every mark, the digits and those that are not digits (`digit` None)."""
+    every mark, the digits and those that are not digits (`digit` None); with `insides`, what
+    the network sees of each (Recognizer.look_inside; None for a model that cannot say)."""
 
     version: int
     readings: list
     ms: float
+    insides: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,9 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
         except Exception as err:  # any failure inside reading is a banner, never a crash
             results.put(ReadFailed(job.version, f"{type(err).__name__}: {err}"[:200]))
             continue
-        results.put(ReadDone(job.version, readings, (time.perf_counter() - started) * 1000))
+        look = getattr(recognizer, "look_inside", None)
+        insides = [look(r.image) for r in readings] if job.inside and look else []
+        results.put(ReadDone(job.version, readings, (time.perf_counter() - started) * 1000, insides))
 
 
 def start_reader(load: Callable[[], object], models: dict | None = None) -> Reader:
@@ -157,8 +162,8 @@ def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float
                 model_swap_failed(board, text, now)
             case ModelFailed(text):
                 model_failed(board, text)
-            case ReadDone(version, readings, ms):
-                receive_reading(board, version, readings, ms)
+            case ReadDone(version, readings, ms, insides):
+                receive_reading(board, version, readings, ms, insides)
                 read_times.append(ms)
             case ReadFailed(_, text):
                 reading_failed(board, text, now)
@@ -166,7 +171,7 @@ def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float
         reader.jobs.put(LoadModel(Path(reader.models[board.wanted_model]), board.wanted_model))
         board.wanted_model = None
     if want_read(board, now):
-        reader.jobs.put(ReadJob(board.ink_version, board.canvas.copy(), stroke_arrays(board)))
+        reader.jobs.put(ReadJob(board.ink_version, board.canvas.copy(), stroke_arrays(board), board.show_inside))
         read_submitted(board, now)
     return read_times
 

@@ -81,6 +81,7 @@ class Board:
     banner: Banner | None = None
     show_help: bool = False
     show_inside: bool = False                    # "Look inside": what the network sees, drawn over the board
+    insides: list = field(default_factory=list)  # for each reading, what the network saw of it (Look inside)
     kiosk: bool = False
     language: str = "en"                         # the words shown (words.py)
     finger: tuple | None = None                  # (touch device, finger) drawing the stroke, if a finger draws
@@ -281,13 +282,15 @@ def read_submitted(board: Board, now: float) -> None:
     board.read_in_flight = True
 
 
-def receive_reading(board: Board, version: int, readings: list, read_ms: float) -> None:
-    """Take the reader's answer for the canvas at `version`."""
+def receive_reading(board: Board, version: int, readings: list, read_ms: float, insides: list = ()) -> None:
+    """Take the reader's answer for the canvas at `version` (and, for Look inside, what the
+    network saw of each mark)."""
     board.read_in_flight = False
     board.read_ms = read_ms
     if version >= board.oldest_wanted_version:
         board.readings = readings
         board.readings_version = version
+        board.insides = list(insides)
 
 
 def reading_failed(board: Board, message: str, now: float) -> None:
@@ -391,8 +394,10 @@ def toggle_help(board: Board) -> None:
 
 
 def toggle_inside(board: Board) -> None:
-    """V or the "Look inside" button: show or hide what the network sees."""
+    """V or the "Look inside" button: show or hide what the network sees (the ink is read
+    again, with it)."""
     board.show_inside = not board.show_inside
+    board.submitted_version = -1
 
 
 def press_button(board: Board, button: str) -> None:

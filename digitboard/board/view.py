@@ -46,10 +46,16 @@ class Layout:
     buttons: dict                # "clear", "undo", "inside" → pygame.Rect
     status: pygame.Rect | None
     type_scale: float
+    inside: pygame.Rect | None = None   # Look inside's panel, right of the canvas, when it is on
 
 
-def layout_for(window_size: tuple[int, int], kiosk: bool = False) -> Layout:
-    """Header on top, the canvas, a bar of buttons, a status bar at the bottom (none in a kiosk).
+INSIDE_SHARE = 0.44  # of the window's width: Look inside's panel, right of the canvas
+
+
+def layout_for(window_size: tuple[int, int], kiosk: bool = False, inside: bool = False) -> Layout:
+    """Header on top, the canvas, a bar of buttons, a status bar at the bottom (none in a kiosk);
+    with `inside`, Look inside's panel on the right of the canvas, which narrows to make room
+    (nothing drawn is hidden under it).
 
     The buttons sit in a bar at the bottom, left-aligned. The reading is in the header at
     the top, so a hand reaching for a button comes from below and never covers it; a right
@@ -68,8 +74,10 @@ def layout_for(window_size: tuple[int, int], kiosk: bool = False) -> Layout:
     buttons = {name: pygame.Rect(gap + i * (button_w + gap), bar.y + gap, button_w, button_h)
                for i, name in enumerate(BUTTONS)}
     status = None if kiosk else pygame.Rect(0, bar.bottom, width, status_h)
+    panel = round(width * INSIDE_SHARE) if inside else 0
     return Layout(pygame.Rect(0, 0, width, height), pygame.Rect(0, 0, width, header_h),
-                  pygame.Rect(0, header_h, width, canvas_h), bar, buttons, status, type_scale)
+                  pygame.Rect(0, header_h, width - panel, canvas_h), bar, buttons, status, type_scale,
+                  pygame.Rect(width - panel, header_h, panel, canvas_h) if inside else None)
 
 
 def button_at(layout: Layout, pos: tuple[float, float]) -> str | None:
@@ -119,14 +127,15 @@ def forget_surfaces() -> None:
 
 # ---------------------------------------------------------------- painting
 
-def draw(surface: pygame.Surface, board: Board, layout: Layout) -> None:
-    """Paint the whole board onto `surface`."""
+def draw(surface: pygame.Surface, board: Board, layout: Layout, panels: tuple = ()) -> None:
+    """Paint the whole board onto `surface`; `panels`, painters called as panel(surface, board,
+    layout), go over the canvas and under the header, banners and help (Look inside)."""
     surface.blit(canvas_surface(board.canvas), layout.canvas.topleft)
     draw_marks(surface, board, layout)
     draw_prompt(surface, board, layout)
     draw_boxes(surface, board, layout)
-    # Look inside (board.show_inside: what the network sees of focus_reading(board)) is
-    # painted here, over the canvas, once it is built (issue 25).
+    for panel in panels:
+        panel(surface, board, layout)
     draw_header(surface, board, layout)
     draw_buttons(surface, board, layout)
     if layout.status is not None:

@@ -15,6 +15,16 @@ LANGUAGES = ("en", "de", "fr", "es")
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
+        # Look inside
+        "inside_title": "Look inside the network",
+        "inside_draw": "Draw a digit to see what the network sees.",
+        "inside_none": "This model cannot show what it sees.",
+        "inside_input": "1. What it gets: your digit, shrunk to 28 × 28 dots.",
+        "inside_first": "2. First layer: small detectors, each glowing where it finds its pattern: an edge, a curve.",
+        "inside_deeper": "3. Deeper layers: detectors of bigger shapes, on coarser grids.",
+        "inside_answer": "4. Its answer: how likely each digit is (– : not a digit).",
+        "inside_quiet": "quiet",
+        "inside_active": "active",
         # the header and the canvas
         "loading": "loading model…",
         "no_model": "no model",
@@ -108,6 +118,16 @@ WORDS: dict[str, dict[str, str]] = {
         "screenshot_failed": "could not save the screenshot: {why}",
     },
     "de": {
+        # Look inside
+        "inside_title": "Ins Netz hineinschauen",
+        "inside_draw": "Zeichne eine Ziffer, dann siehst du, was das Netz sieht.",
+        "inside_none": "Dieses Modell kann nicht zeigen, was es sieht.",
+        "inside_input": "1. Was es bekommt: deine Ziffer, verkleinert auf 28 × 28 Punkte.",
+        "inside_first": "2. Erste Schicht: kleine Detektoren, jeder leuchtet, wo er sein Muster findet: eine Kante, einen Bogen.",
+        "inside_deeper": "3. Tiefere Schichten: Detektoren für größere Formen, auf gröberen Rastern.",
+        "inside_answer": "4. Seine Antwort: wie wahrscheinlich jede Ziffer ist (– : keine Ziffer).",
+        "inside_quiet": "ruhig",
+        "inside_active": "aktiv",
         "loading": "Modell wird geladen…",
         "no_model": "kein Modell",
         "reader_not_working": "Die Ziffernerkennung funktioniert gerade nicht",
@@ -194,6 +214,16 @@ WORDS: dict[str, dict[str, str]] = {
         "screenshot_failed": "Bildschirmfoto nicht gespeichert: {why}",
     },
     "fr": {
+        # Look inside
+        "inside_title": "Voir dans le réseau",
+        "inside_draw": "Dessine un chiffre pour voir ce que voit le réseau.",
+        "inside_none": "Ce modèle ne peut pas montrer ce qu'il voit.",
+        "inside_input": "1. Ce qu'il reçoit : ton chiffre, réduit à 28 × 28 points.",
+        "inside_first": "2. Première couche : de petits détecteurs, chacun s'allume là où il trouve son motif : un bord, une courbe.",
+        "inside_deeper": "3. Couches profondes : des détecteurs de formes plus grandes, sur des grilles plus grossières.",
+        "inside_answer": "4. Sa réponse : la probabilité de chaque chiffre (– : pas un chiffre).",
+        "inside_quiet": "calme",
+        "inside_active": "actif",
         "loading": "chargement du modèle…",
         "no_model": "pas de modèle",
         "reader_not_working": "la reconnaissance des chiffres ne fonctionne pas",
@@ -280,6 +310,16 @@ WORDS: dict[str, dict[str, str]] = {
         "screenshot_failed": "capture impossible : {why}",
     },
     "es": {
+        # Look inside
+        "inside_title": "Mira dentro de la red",
+        "inside_draw": "Dibuja un dígito para ver lo que ve la red.",
+        "inside_none": "Este modelo no puede mostrar lo que ve.",
+        "inside_input": "1. Lo que recibe: tu dígito, reducido a 28 × 28 puntos.",
+        "inside_first": "2. Primera capa: pequeños detectores, cada uno brilla donde encuentra su patrón: un borde, una curva.",
+        "inside_deeper": "3. Capas profundas: detectores de formas más grandes, en cuadrículas más gruesas.",
+        "inside_answer": "4. Su respuesta: la probabilidad de cada dígito (– : no es un dígito).",
+        "inside_quiet": "tranquilo",
+        "inside_active": "activo",
         "loading": "cargando el modelo…",
         "no_model": "sin modelo",
         "reader_not_working": "el reconocimiento de dígitos no funciona",

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..common.files import write_bytes
 from ..common.quiet import quiet_stderr
-from .model_files import LITE, STROKES, STROKES_LITE
+from .model_files import INSIDE, LITE, STROKES, STROKES_LITE
 
 Call = Callable[[np.ndarray], np.ndarray]  # (n, *input shape) float32 → (n, classes) outputs
 
@@ -46,12 +46,62 @@ def flatbuffer(model) -> bytes:
 
 def write_lite_files(model_path: Path, folder: Path) -> None:
     """Into a unit's (staged) companion `folder`: the flatbuffers of the image model at
-    `model_path` and of the stroke model in `folder`, when it has one."""
+    `model_path`, of what its convolutions see (inside_model), and of the stroke model in
+    `folder`, when it has one."""
     from .model_files import load_model_file
 
-    write_bytes(Path(folder) / LITE, flatbuffer(load_model_file(model_path)))
+    model = load_model_file(model_path)
+    write_bytes(Path(folder) / LITE, flatbuffer(model))
+    inside = inside_model(model)
+    if inside is not None:
+        write_bytes(Path(folder) / INSIDE, flatbuffer(inside))
     if (Path(folder) / STROKES).is_file():
         write_bytes(Path(folder) / STROKES_LITE, flatbuffer(load_model_file(Path(folder) / STROKES)))
+
+
+def inside_model(model):
+    """A model giving what the image model's convolutions see of an input (the feature maps
+    after each, (h, w, filters), of its first member when it is an ensemble) and, last, the
+    model's own probabilities; None for a model without convolutions."""
+    from ..common.quiet import import_keras
+
+    keras = import_keras()
+    first = next((layer for layer in model.layers if isinstance(layer, keras.Model)), model)
+    seen = [layer.output for layer in first.layers if len(layer.output.shape) == 4 and _activates(layer, keras)]
+    if not seen:
+        return None
+    maps = keras.Model(first.inputs, seen)(model.inputs[0])
+    return keras.Model(model.inputs, [*(maps if isinstance(maps, list) else [maps]), model.outputs[0]])
+
+
+def _activates(layer, keras) -> bool:
+    """Whether a layer gives a convolution's feature maps after their activation: a ReLU, or
+    a Conv2D with an activation of its own."""
+    if isinstance(layer, keras.layers.ReLU):
+        return True
+    return isinstance(layer, keras.layers.Conv2D) and layer.get_config().get("activation") not in (None, "linear")
+
+
+class InsideCall:
+    """The inside_model's flatbuffer, called on one input: its feature maps, largest first,
+    and its probabilities."""
+
+    def __init__(self, model: bytes):
+        with warnings.catch_warnings(), quiet_stderr():
+            warnings.simplefilter("ignore")
+            self.interpreter = _interpreter_class()(model_content=model, num_threads=1)
+            self.interpreter.allocate_tensors()
+        self.source = self.interpreter.get_input_details()[0]["index"]
+        outputs = self.interpreter.get_output_details()
+        # the flatbuffer keeps no order of its own: the maps shrink layer by layer, and the probabilities are flat
+        self.results = [o["index"] for o in sorted(outputs, key=lambda o: (len(o["shape"]) != 4,
+                                                                             -int(np.prod(o["shape"][1:3]))))]
+
+    def __call__(self, image: np.ndarray) -> list[np.ndarray]:
+        """(28, 28) uint8 → [(h, w, filters) feature maps …, (classes,) probabilities]."""
+        self.interpreter.set_tensor(self.source, np.asarray(image, np.float32)[None, :, :, None])
+        self.interpreter.invoke()
+        return [self.interpreter.get_tensor(index)[0].copy() for index in self.results]
 
 
 def _interpreter_class():

@@ -35,6 +35,7 @@ STROKES = "strokes.keras"          # the stroke model (read.trajectory)
 REPLAY = "strokes.npz"             # a sample of its training paths, for teaching it without forgetting
 LITE = "model.tflite"              # the image model for the fast runtime (read.lite)
 STROKES_LITE = "strokes.tflite"    # the stroke model for the fast runtime
+INSIDE = "inside.tflite"           # what the image model's convolutions see, for the board's Look inside
 HISTORY = "history.csv"
 CURVES = "curves.png"
 
@@ -182,9 +183,7 @@ def load_model_file(path: Path):
     path = Path(path)
     if not path.is_file():
         raise UserError(f"no model at {path}: train one with `python train.py`")
-    problem = _not_a_model_file(path)
-    if problem:
-        raise UserError(f"not a Keras model: {path}: {problem}")
+    check_model_file(path)
     keras = import_keras()
     try:
         with quiet_stderr():  # the first model made probes for a GPU: "failed call to cuInit" without one
@@ -192,6 +191,13 @@ def load_model_file(path: Path):
     except Exception as err:  # keras raises many types for a bad file; all mean the same here
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"not a Keras model: {path}: {reason[:200]}") from None
+
+
+def check_model_file(path: Path) -> None:
+    """UserError, before TensorFlow is imported, for a file that cannot be a saved Keras model."""
+    problem = _not_a_model_file(Path(path))
+    if problem:
+        raise UserError(f"not a Keras model: {path}: {problem}")
 
 
 def _not_a_model_file(path: Path) -> str | None:

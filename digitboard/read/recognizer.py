@@ -11,8 +11,8 @@ from ..common.files import write_bytes
 from ..common.paths import DEFAULT_MODEL
 from .image import SIDE, as_canvas
 from .ink import find_digits, read_ink
-from .lite import Call, LiteCall, compiled_call, tensorflow_call
-from .model_files import LITE, STROKES, STROKES_LITE, companion, companions_dir, load_model_file, tf_device
+from .lite import Call, InsideCall, LiteCall, compiled_call, tensorflow_call
+from .model_files import INSIDE, LITE, STROKES, STROKES_LITE, check_model_file, companion, companions_dir, load_model_file, tf_device
 from .reading import Reading
 from .strokes import brush_width, check_strokes, group_strokes
 from .trajectory import PATH_FEATURES, PATH_POINTS, combine, path_features
@@ -36,6 +36,7 @@ class Recognizer:
         self.device = device
         self._read_paths = read_paths
         self._keras_model = keras_model
+        self._inside = None  # InsideCall, loaded on first use; False: the model has none
         self.outputs_probabilities = self._outputs_look_like_probabilities()
         self.classes = int(self._call(np.zeros((1, SIDE, SIDE, 1), np.float32)).shape[1])
 
@@ -50,6 +51,7 @@ class Recognizer:
         path = Path(path) if path is not None else DEFAULT_MODEL
         if not path.is_file():
             raise UserError(f"no model at {path}: train one with `python train.py`")
+        check_model_file(path)
         if not any(Path(device).exists() for device in GPU_DEVICES):
             lite = _stored_lite(path)
             if lite is not None:
@@ -77,6 +79,15 @@ class Recognizer:
         if self._keras_model is None:
             self._keras_model = load_model_file(self.path)
         return self._keras_model
+
+    def look_inside(self, image: np.ndarray) -> list[np.ndarray] | None:
+        """What the image model's convolutions see of one (28, 28) input: their feature maps
+        (h, w, filters), largest first, and its probabilities last; None for a model whose
+        companions hold no inside flatbuffer (lite.inside_model)."""
+        if self._inside is None:
+            found = companion(self.path, INSIDE) if self.path else None
+            self._inside = InsideCall(found.read_bytes()) if found else False
+        return self._inside(image) if self._inside else None
 
     @property
     def stroke_model(self) -> bool:
