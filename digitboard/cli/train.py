@@ -28,6 +28,7 @@ from ..train.fit import OPTIMIZERS, SCHEDULES, TrainConfig
 
 DEFAULTS = TrainConfig()  # the CLI's defaults are the library's
 RUN = RunSettings()
+MNIST_TRAIN = 60_000  # MNIST's training images
 GRID_LIMIT = 5000         # images per grid combination when --limit is not given
 GRID = "digitboard.grid"  # where --config leaves its lists of values in ctx.meta
 
@@ -90,6 +91,10 @@ def moved_to_teach(ctx, param, value):
 @click.option("--extra-repeat", type=click.IntRange(1, 1000), default=RUN.extra_repeat,
               help="Copies of each --extra sample in training: pen digits drawn anew at random "
                    "sizes and brushes, images repeated (each copy augmented anew).")
+@click.option("--junk", type=Number(0, 0.5), default=RUN.junk,
+              help="Share of the training images that are marks that are not digits (scribbles, "
+                   "shapes, letters, parts of multi-stroke digits from --extra's pen data): "
+                   "the models learn to say 'not a digit' (0: they do not).")
 @click.option("--init-from", type=ExistingPath(dir_okay=False, path_type=Path), default=RUN.init_from,
               help="Fine-tune this model instead of starting from scratch.")
 @click.option("--arch", default=DEFAULTS.arch, callback=check_arch, metavar="cnn|small|FILE.json",
@@ -179,17 +184,20 @@ def _train(ctx, options: dict) -> None:
         check_writable(out)
     out = out or new_run_folder() / "best.keras"
     limit = GRID_LIMIT if grid and options["limit"] is None else options["limit"]
+    pen = pen_digits(options["extra"])
+    digits = options["data"] == "mnist" or ctx.get_parameter_source("junk") == ParameterSource.COMMANDLINE
+    marks = marks_for(options["junk"], limit, options["extra_repeat"], pen, config.seed) if digits else []
     dataset = load_training_data(options["data"], options["image_size"], options["channels"],
                                  options["extra"], options["extra_repeat"], limit, config.seed,
-                                 echo=click.echo)
+                                 marks=[strokes for _, strokes in marks], echo=click.echo)
     if grid:
         return grid_search(dataset, config, axes, out, options)
     with unwritten(out):
         card = train(dataset, config, out, init_from=options["init_from"],
                      extra_sources=list(options["extra"]), command=command_line(),
                      config_file=str(options["config"]) if options["config"] else None,
-                     pen_digits=pen_digits(options["extra"]) if dataset.class_names == DIGIT_NAMES else [],
-                     echo=click.echo)
+                     pen_digits=pen if dataset.class_names[:10] == DIGIT_NAMES else [],
+                     marks=[strokes for _, strokes in marks], echo=click.echo)
     test = (f"test accuracy {card['test_accuracy']:.4f}, loss {card['test_loss']:.4f}"
             if "test_accuracy" in card else "no test set")
     short = card["too_short_to_trust"]
@@ -211,6 +219,19 @@ def unwritten(out: Path):
         where = f" ({err.filename})" if err.filename else ""
         raise UserError(f"cannot write the model {out}: {err.strerror or err}{where}; "
                         "the model there is as it was") from None
+
+
+def marks_for(share: float, limit: int | None, repeat: int, pen: list, seed: int) -> list:
+    """The marks that are not digits a run learns from: `share` of its training images (the
+    data's, at most `limit`, and its pen digits' `repeat` copies each), made by train.marks."""
+    import numpy as np
+
+    from ..train.marks import negatives
+
+    if share <= 0:
+        return []
+    images = min(limit or MNIST_TRAIN, MNIST_TRAIN) + repeat * len(pen)
+    return negatives(int(round(share / (1 - share) * images)), np.random.default_rng(seed), pen)
 
 
 def new_run_folder() -> Path:

@@ -398,6 +398,8 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         fitted, members = _fit_all(data, config, work, unit, init_from, echo)
         card = _card(data, config, work, fitted, members, init_from, extra_sources, command, config_file)
         card["model"] = out.name
+        if len(data.class_names) == 11:
+            card["not_a_digit_marks"] = len(marks)
         if pen_digits and config.stroke_epochs and not card["interrupted"]:
             card["stroke_model"] = train_stroke_model(pen_digits, unit, config.stroke_epochs, seed=config.seed,
                                                       marks=marks if len(data.class_names) == 11 else (),

@@ -42,6 +42,7 @@ BASE_CHECK = 3000         # base digits kept out of the replay, read before and 
 FORGET_TOLERANCE = 0.002  # …the taught image model is kept only if it reads no more of them wrong than this share
 
 
+MARK_REPLAY = 1000  # marks that are no digit replayed to a model that can say so
 PEN_REPLAY = 2000  # pen digits of the base model's own training data replayed, when it has them
 
 
@@ -62,16 +63,19 @@ def replay_data(base: Path, mnist, seed: int = 0) -> Replay:
     BASE_CHECK MNIST digits are kept out of it to check a teach on: those the base model was
     validated on and never trained on, when its card says which (unseen_by_base), else a
     random sample."""
-    from .augment import pen_renderings
-    from ..read.model_files import read_card
     from ..common.paths import ROOT
     from ..data.pen import read_unipen
+    from ..read.model_files import read_card
+    from .augment import drawn_anew, pen_renderings
+    from .data import plausible
+    from .marks import negatives
 
     card = read_card(base)
     rng = np.random.default_rng(seed)
     pen_files = [Path(extra) if Path(extra).is_absolute() else ROOT / extra for extra in card.get("extra", [])]
-    pen = [read_unipen(path) if path.is_file() else None for path in pen_files]
-    unseen = None if None in pen else unseen_by_base(card, len(mnist.y_train), sum(map(len, pen)))
+    pen = [[d for d in read_unipen(path) if plausible(d)] if path.is_file() else None for path in pen_files]
+    marks = card.get("not_a_digit_marks", 0)
+    unseen = None if None in pen else unseen_by_base(card, len(mnist.y_train), sum(map(len, pen)), marks)
     check = rng.permutation(unseen if unseen is not None else np.arange(len(mnist.y_train)))[:BASE_CHECK]
     kept = np.setdiff1d(np.arange(len(mnist.y_train)), check)
     images, labels = [mnist.x_train[kept]], [mnist.y_train[kept]]
@@ -84,23 +88,31 @@ def replay_data(base: Path, mnist, seed: int = 0) -> Replay:
         images.append(np.stack([pen_renderings(d.strokes, 1, rng, d.label)[0] for d in chosen]))
         labels.append(np.array([int(d.label) for d in chosen], np.int64))
         sources.append(f"{path.name} ({len(chosen)} drawn)")
+    if len(card.get("class_names", [])) == 11:  # and marks that are no digit, lest it forget them
+        made = negatives(MARK_REPLAY, rng, [d for digits in pen if digits for d in digits])
+        images.append(np.stack([drawn_anew(strokes, rng) for _, strokes in made]))
+        labels.append(np.full(len(made), 10, np.int64))
+        sources.append(f"{len(made)} marks that are not digits")
     return Replay(np.concatenate(images), np.concatenate(labels), ", ".join(sources),
                   mnist.x_train[check], mnist.y_train[check])
 
 
-def unseen_by_base(card: dict, n_mnist: int, n_pen: int) -> np.ndarray | None:
+def unseen_by_base(card: dict, n_mnist: int, n_pen: int, n_marks: int = 0) -> np.ndarray | None:
     """The MNIST training digits a base model was validated on and never trained on: its
     card's validation split made again (training.py splits by group: each MNIST digit, then
-    each pen digit, all copies of one on the same side). None when the card does not say
+    each pen digit, all copies of one on the same side, then each mark that is no digit). None
+    when the card does not say
     enough, or the split made again does not give its card's validation_samples."""
     config = card.get("config") or {}
     if not {"seed", "validation_split"} <= config.keys() or "validation_samples" not in card:
         return None
-    groups = n_mnist + n_pen
+    groups = n_mnist + n_pen + n_marks
     held = np.random.default_rng(config["seed"]).permutation(np.arange(groups))[
         :max(1, int(round(groups * config["validation_split"])))]
-    mnist_held, pen_held = np.sort(held[held < n_mnist]), int(np.sum(held >= n_mnist))
-    copies = card["validation_samples"] - len(mnist_held)  # pen digits are drawn `extra_repeat` times
+    mnist_held = np.sort(held[held < n_mnist])
+    pen_held = int(np.sum((held >= n_mnist) & (held < n_mnist + n_pen)))
+    marks_held = int(np.sum(held >= n_mnist + n_pen))
+    copies = card["validation_samples"] - len(mnist_held) - marks_held  # pen digits: `extra_repeat` each
     fits = copies == 0 if pen_held == 0 else copies > 0 and copies % pen_held == 0
     return mnist_held if fits else None
 
@@ -188,7 +200,7 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     started = time.time()
     keras.utils.set_random_seed(seed)
     model = load_model_file(base)
-    check_init_model(model, (28, 28, 1), 10, base)
+    check_init_model(model, (28, 28, 1), 11 if model.output_shape[-1] == 11 else 10, base)
     taught, held = hold_back(drawings.labels)
     held_images, held_labels = drawings.images[held], drawings.labels[held]
     held_strokes = [drawings.strokes[i] for i in held] if drawings.strokes else None
