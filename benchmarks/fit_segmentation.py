@@ -14,12 +14,13 @@ brushes and gaps, where the truth is known, and fit a logistic regression:
   of 1-3 digits written close together; a cut is right when each digit's ink lies (90 %)
   on one side of it, both sides holding a digit.
 
-Each prints the coefficients to paste into segment.py (strokes) or cuts.py (cuts) and, with
---check, how often the model errs on other writers' digits.
+Each prints the weights, with --write puts them into digitboard/read/fitted.json (keyed by
+feature name), and with --check says how often the model errs on other writers' digits.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -28,7 +29,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from digitboard.cli.options import command_line  # noqa: E402
 from digitboard.read import strokes as segment  # noqa: E402
+from digitboard.read.reading import FITTED  # noqa: E402
 from digitboard.read.ink import cut_candidates, CUT_FEATURE_NAMES, WIDE  # noqa: E402
 from digitboard.measure.evaluation import write_number  # noqa: E402
 from digitboard.read.image import INK_THRESHOLD, normalize_digit, stroke_width  # noqa: E402
@@ -51,16 +54,22 @@ def lift_pen(digit: PenDigit, rng: np.random.Generator) -> PenDigit:
     return PenDigit(digit.label, [*digit.strokes[:longest], first, second, *digit.strokes[longest + 1:]])
 
 
-def stroke_transitions(path: Path, pairs: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stroke_transitions(path: Path, pairs: int, seed: int, marks: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(features, starts a new digit) for every stroke after the first in `pairs` written pairs;
     a third of the digits are written with one more pen lift (lift_pen), since the pen data
-    has few digits of several strokes that come from pen lifts."""
+    has few digits of several strokes that come from pen lifts; a `marks` share of the items
+    are marks that are no digit (train.marks: letters, hatching, stars…), whose strokes go on
+    one mark as a digit's go on one digit."""
+    from digitboard.train.marks import negatives
+
     digits = read_unipen(path)
     rng = np.random.default_rng(seed)
+    made = [PenDigit("", strokes) for _, strokes in negatives(int(2 * pairs * marks) + 1, rng, digits)]
     rows, labels = [], []
     for _ in range(pairs):
         pair = [digits[i] for i in rng.choice(len(digits), 2, replace=False)]
         pair = [lift_pen(d, rng) if rng.random() < 1 / 3 else d for d in pair]
+        pair = [made[int(rng.integers(len(made)))] if rng.random() < marks else d for d in pair]
         number = write_number(pair, rng.uniform(-0.1, 0.4), rng, height=rng.uniform(60, 300),
                               brush=int(rng.integers(2, 18)))
         strokes, first = number.strokes, len(pair[0].strokes)
@@ -129,12 +138,18 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3) -> tuple[np.nda
     return coef, float(w[-1] - (coef * mean).sum())
 
 
-def report(name: str, names: tuple, x, y, check) -> None:
+def report(name: str, names: tuple, x, y, check, write: bool, command: str) -> None:
+    """Fit, print the weights, and with `write` put them into digitboard/read/fitted.json under
+    `name` (its bias_shift, a choice made on numbers, is kept)."""
     coef, bias = fit_logistic(x, y)
     click.echo(f"{len(y)} examples ({int(y.sum())} positive)")
-    click.echo(f"{name}_COEF = np.array([" + ", ".join(f"{c:.4g}" for c in coef) + "])")
-    click.echo(f"{name}_BIAS = {bias:.4g}")
-    click.echo("  (" + ", ".join(names) + ")")
+    click.echo("\n".join(f"  {feature:>28}: {c:.4g}" for feature, c in zip(names, coef)) + f"\n  bias: {bias:.4g}")
+    if write:
+        fitted = json.loads(FITTED.read_text(encoding="utf-8"))
+        fitted[name].update({"fitted by": command, "bias": round(bias, 4),
+                             "weights": {feature: round(float(c), 4) for feature, c in zip(names, coef)}})
+        FITTED.write_text(json.dumps(fitted, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        click.echo(f"written to {FITTED} [{name}]")
     if check is not None:
         x, y = check()
         said = (x @ coef + bias) > 0
@@ -152,11 +167,14 @@ def main():
 @click.option("--check", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Other writers' pen digits to measure the fitted model on.")
 @click.option("--pairs", type=click.IntRange(100), default=8000, show_default=True)
+@click.option("--marks", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of the written items that are marks that are no digit (train.marks).")
 @click.option("--seed", type=int, default=0, show_default=True)
-def strokes(train, check, pairs, seed):
-    """Where a new digit starts among strokes (BOUNDARY_COEF)."""
-    report("BOUNDARY", segment.FEATURE_NAMES, *stroke_transitions(train, pairs, seed),
-           check and (lambda: stroke_transitions(check, pairs // 2, seed + 1)))
+@click.option("--write", is_flag=True, help="Put the fitted weights into digitboard/read/fitted.json.")
+def strokes(train, check, pairs, marks, seed, write):
+    """Where a new digit (or mark) starts among strokes: fitted.json's "new digit" model."""
+    report("new digit", segment.FEATURE_NAMES, *stroke_transitions(train, pairs, seed, marks),
+           check and (lambda: stroke_transitions(check, pairs // 2, seed + 1, marks)), write, command_line())
 
 
 @main.command()
@@ -168,10 +186,11 @@ def strokes(train, check, pairs, seed):
               default=Path(__file__).resolve().parent.parent / "models" / "best.keras", show_default=True,
               help="The classifier whose readings of the pieces count as evidence.")
 @click.option("--seed", type=int, default=0, show_default=True)
-def cuts(train, check, numbers, model, seed):
-    """Where touching digits part in a blob of ink (CUT_COEF)."""
-    report("CUT", CUT_FEATURE_NAMES, *ink_cuts(train, numbers, seed, model),
-           check and (lambda: ink_cuts(check, numbers // 2, seed + 1, model)))
+@click.option("--write", is_flag=True, help="Put the fitted weights into digitboard/read/fitted.json.")
+def cuts(train, check, numbers, model, seed, write):
+    """Where touching digits part in a blob of ink: fitted.json's "cut" model."""
+    report("cut", CUT_FEATURE_NAMES, *ink_cuts(train, numbers, seed, model),
+           check and (lambda: ink_cuts(check, numbers // 2, seed + 1, model)), write, command_line())
 
 
 if __name__ == "__main__":

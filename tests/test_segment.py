@@ -242,3 +242,95 @@ class TestGeometry:
         bar = np.array([[10.0, 100], [90, 100]])
         assert new_digit_log_odds(SEVEN, bar, height) < -3
         assert transition_features(SEVEN, bar, height)[3] == 1  # it crosses the stem
+
+
+class TestNotADigit:
+    """Grouping with a model that can say "not a digit" (an 11th class), here a stand-in that
+    reads each group of strokes by which strokes it holds, so that the grouping alone is tested."""
+
+    @staticmethod
+    def reader(table: dict, otherwise: int = 10, sure: float = 0.97):
+        """classify(images, strokes): for each image, the class `table` gives the set of its
+        strokes' first points (frozenset of tuples), read `sure`ly (or (class, how surely));
+        `otherwise` for the rest; what is left is spread over the other classes."""
+        def classify(images, strokes=None):
+            probs = np.zeros((len(images), 11), np.float32)
+            for row, group in enumerate(strokes or [None] * len(images)):
+                key = frozenset(tuple(np.round(s[0], 3)) for s in group) if group is not None else None
+                label, p = table.get(key, otherwise), sure
+                if isinstance(label, tuple):
+                    label, p = label
+                probs[row] = (1 - p) / 10
+                probs[row, label] = p
+            return probs
+        return classify
+
+    @staticmethod
+    def key(*strokes):
+        return frozenset(tuple(np.round(s[0], 3)) for s in strokes)
+
+    def read(self, strokes, table, pen=12.0, **kwargs):
+        checked = check_strokes(strokes, (600, 1200))
+        return group_strokes(checked, self.reader(table, **kwargs), pen, (600, 1200))
+
+    def test_a_four_in_two_strokes_is_one_four_when_its_l_alone_is_no_digit(self):
+        _, strokes = write(FOUR)
+        table = {self.key(strokes[0]): 10, self.key(strokes[1]): 1, self.key(*strokes): 4}
+        assert [(r.digit, r.strokes) for r in self.read(strokes, table)] == [(4, (0, 1))]
+
+    def test_a_five_with_its_cap_and_a_zero_in_two_arcs_stay_whole(self):
+        for digit, label in ((FIVE, 5), (ZERO_IN_TWO_ARCS, 0)):
+            _, strokes = write(digit)
+            table = {self.key(strokes[0]): 10, self.key(strokes[1]): 10, self.key(*strokes): label}
+            assert [r.digit for r in self.read(strokes, table)] == [label]
+
+    def test_hatching_is_one_mark_though_each_line_alone_may_be_a_1(self):
+        lines = [np.array([[100.0 + 14 * k, 300], [200 + 14 * k, 100]]) for k in range(7)]  # slanted, close
+        table = {self.key(line): (1, 0.6) for line in lines}  # each line alone maybe a 1; together surely no digit
+        marks = self.read(lines, table)
+        assert marks and all(m.digit is None for m in marks)
+        assert sorted(k for m in marks for k in m.strokes) == list(range(7))
+
+    def test_a_letter_is_one_mark_though_the_boundary_model_parts_its_strokes(self):
+        letter_h = [np.array([[100.0, 100], [100, 300]]), np.array([[220.0, 100], [220, 300]]),
+                    np.array([[100.0, 200], [220, 200]])]
+        table = {self.key(letter_h[0]): (1, 0.9), self.key(letter_h[1]): (1, 0.9)}  # each upright alone a 1
+        marks = self.read(letter_h, table)
+        assert [(m.digit, m.strokes) for m in marks] == [(None, (0, 1, 2))]
+
+    def test_a_scribble_and_a_dot_are_no_digit(self):
+        scribble = [np.c_[np.linspace(100, 400, 60), 200 + 80 * np.sin(np.linspace(0, 19, 60))]]
+        assert [m.digit for m in self.read(scribble, {})] == [None]
+        dot = [np.array([[300.0, 200.0], [301, 201]])]
+        assert [m.digit for m in self.read(dot, {self.key(*dot): 1})] == [None]  # read as a 1, still a dot
+
+    def test_a_dot_beside_a_number_leaves_the_number(self):
+        _, strokes = write(ONE, SEVEN, gap=0.3)
+        dot = np.array([[strokes[1][:, 0].max() + 60, 290.0], [strokes[1][:, 0].max() + 61, 291]])
+        table = {self.key(strokes[0]): 1, self.key(strokes[1]): 7}
+        marks = self.read([*strokes, dot], table)
+        assert [m.digit for m in marks if m.digit is not None] == [1, 7]
+
+    def test_a_ring_round_a_digit_is_a_ring_and_the_digit(self):
+        _, five = write(FIVE)
+        centre = np.concatenate(five).mean(axis=0)
+        ring = arc(centre[0], centre[1], 150, 170, -np.pi / 2, 1.45 * np.pi, n=60)
+        table = {self.key(*five): 5, self.key(ring): 0, self.key(ring, *five): 10}
+        marks = self.read([*five, ring], table)
+        assert [m.digit for m in marks if m.digit is not None] == [5]
+        assert [m.strokes for m in marks if m.digit is None] == [(2,)]
+
+    def test_a_slashed_zero_is_a_zero(self):
+        zero = arc(150, 200, 60, 100, -np.pi / 2, 1.5 * np.pi, n=40)
+        slash = np.array([[120.0, 260], [180, 140]])  # inside the loop, as some write it
+        table = {self.key(zero, slash): 0, self.key(zero): 0, self.key(slash): 1}
+        assert [m.digit for m in self.read([zero, slash], table)] == [0]
+
+    def test_a_model_without_the_class_reads_as_before(self):
+        _, strokes = write(FOUR)
+        ten = self.reader({self.key(*strokes): 4}, otherwise=7)
+
+        def classify(images, strokes=None):
+            return ten(images, strokes)[:, :10] / ten(images, strokes)[:, :10].sum(axis=1, keepdims=True)
+
+        assert [r.digit for r in group_strokes(check_strokes(strokes, (600, 1200)), classify, 12.0)] == [4]

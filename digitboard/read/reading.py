@@ -21,6 +21,11 @@ Classify = Callable[..., np.ndarray]
 FITTED = Path(__file__).with_name("fitted.json")
 UNSURE_BELOW = 0.6  # a reading less sure than this is shown as unsure ("?")
 NOT_A_DIGIT = "not a digit"  # the class after the ten digits, in models that have it
+# Calling ink "not a digit" costs this much log-probability: it is so only where the models
+# find that e^MARK_COST (7.4) times likelier than its likeliest digit. Most ink a person
+# writes on the board is digits; and when strokes are grouped, a group the models read as
+# no digit (a 4's L alone) is worth less than one they read as a digit (the whole 4).
+MARK_COST = 2.0
 
 
 @dataclass(frozen=True)
@@ -35,12 +40,17 @@ class Reading:
     strokes: tuple[int, ...] = ()                       # indices of its strokes, when read from strokes
 
     @classmethod
-    def of(cls, probs: np.ndarray, box, image: np.ndarray, strokes: tuple[int, ...] = ()) -> "Reading":
+    def of(cls, probs: np.ndarray, box, image: np.ndarray, strokes: tuple[int, ...] = (),
+           mark: bool | None = None) -> "Reading":
         """The reading the probabilities give: the likeliest digit and how likely it is, or
-        none when "not a digit" (the 11th class, in models that have it) is likelier still."""
-        best = int(probs.argmax())
-        return cls(None if best == 10 else best, float(probs[best]), tuple(int(v) for v in box), probs, image,
-                   tuple(strokes))
+        none (`mark`) when "not a digit" (the 11th class, in models that have it) outweighs
+        it by MARK_COST (is_mark), or when the strokes were found to be one mark that is
+        none."""
+        if is_mark(probs) if mark is None else mark:
+            return cls(None, float(probs[10]) if len(probs) > 10 else 1.0, tuple(int(v) for v in box), probs,
+                       image, tuple(strokes))
+        best = int(probs[:10].argmax())
+        return cls(best, float(probs[best]), tuple(int(v) for v in box), probs, image, tuple(strokes))
 
     @classmethod
     def no_digit(cls, box, image: np.ndarray, classes: int, strokes: tuple[int, ...] = ()) -> "Reading":
@@ -57,8 +67,14 @@ def digit_score(probs: np.ndarray) -> float:
 
 
 def mark_score(probs: np.ndarray) -> float:
-    """log of how likely it is that a piece of ink is no digit (-inf for models that cannot say)."""
-    return float(np.log(probs[10] + 1e-9)) if len(probs) > 10 else -np.inf
+    """What a piece of ink is worth as a mark that is no digit: the log of how likely that is,
+    less MARK_COST (-inf for models that cannot say)."""
+    return float(np.log(probs[10] + 1e-9)) - MARK_COST if len(probs) > 10 else -np.inf
+
+
+def is_mark(probs: np.ndarray) -> bool:
+    """Whether the models read a piece of ink as no digit (mark_score beats digit_score)."""
+    return mark_score(probs) > digit_score(probs)
 
 
 def union(a: tuple, b: tuple) -> tuple:

@@ -31,10 +31,9 @@ FRAGMENT = 0.5             # a piece shorter than this share of the digit height
 FRAGMENT_PENALTY = 4.0     # log-score cost of reading a fragment as a digit of its own
 CLASSIFIER_WEIGHT = 1.0    # how much the classifier's confidence counts against the boundary model
 UNLIKELY = -7.0            # log-probability below which a run of strokes is not tried as one digit
-MARK_COST = 2.0            # log-score cost of calling a run of strokes no digit: a run the models read as
-                           # not a digit (a 4's L alone) is worth less than one they read as a digit (the
-                           # whole 4), so grouping prefers digits; the reading of each group chosen is the
-                           # models' own (Reading.of)
+MARK_STROKES = 12          # strokes in one mark that is no digit at most (a letter, hatching, a star)
+MIN_DIGIT_PATH = 3.0       # px: pen paths shorter than this and than the pen is wide are a dot, no digit
+MARK_NEAR = 0.15           # digit heights: each stroke of one mark lies at most this far from the others
 RING_INSIDE = 0.3          # a stroke drawn round others that are at least this share of its size…
 RING_SLACK = 0.1           # …and reach out of it by at most this share of its size may be a ring (_rings)
 WIDE_PENALTY = 6.0         # log-score cost per unit of aspect beyond MAX_ASPECT
@@ -116,6 +115,10 @@ def render_strokes(strokes: list[np.ndarray]) -> np.ndarray:
 def stroke_boxes(strokes: list[np.ndarray]) -> np.ndarray:
     """(n, 4) boxes x0, y0, x1, y1 of the strokes' paths."""
     return np.array([_box(s) for s in strokes], np.float64)
+
+
+def _longer_side(box) -> float:
+    return float(max(box[2] - box[0], box[3] - box[1]))
 
 
 def _around(boxes: np.ndarray) -> np.ndarray:
@@ -276,7 +279,10 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.
 
     Each cut of the strokes into runs of consecutive strokes is scored by the boundary model
     (does each stroke start a digit or continue one?), plus how surely the classifier reads
-    each run and how digit-like its shape is; dynamic programming finds the best cut."""
+    each run and how digit-like its shape is; dynamic programming finds the best cut. A run
+    may also be one mark that is no digit: any run of strokes that lie together (a letter, a
+    star, hatching; up to MARK_STROKES), worth what the models give it as such (mark_score),
+    whatever the boundary model, made for digits, says of its strokes."""
     if not strokes:
         return []
     boxes = stroke_boxes(strokes)
@@ -321,35 +327,68 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.
                 break  # longer runs are less likely still, and wider; one stroke, however wide, is a run
             runs.append((start, stop))
             shape[(start, stop)] = log_p + piece_prior(box, height)
-    # The classifier only lowers a cut's score (log p ≤ 0), so read the cut that scores best
+    # The classifier only lowers a run's score (log p ≤ 0), so read the cut that scores best
     # without it first: a run whose best cut without the classifier scores below that cut's
     # full score cannot be in the best cut, and is never drawn or read.
-    forward, after = _forward(runs, shape, link), _backward(runs, shape, link, n)
-    leading = _best_path(forward, n)
+    leading = _best_path(_forward(runs, shape, link), n)
     read = dict(zip(leading, _read_runs(leading, strokes, classify)))  # run: (image, probs)
+    bound = shape
+    if len(read[leading[0]][1]) > 10:  # a model that can say "not a digit": runs may be marks too,
+        runs = sorted(runs + _mark_runs(box_of, height, set(runs)))
+        bound = {run: max(shape.get(run, -np.inf), mark_score(np.ones(11))) for run in runs}  # ≤ -MARK_COST
+    forward, after = _forward(runs, bound, link), _backward(runs, bound, link, n)
+
+    def as_digit(run):  # a dot, the pen put down and lifted, is no digit however it reads
+        if run not in shape or _longer_side(_around(boxes[run[0]:run[1]])) < max(pen, MIN_DIGIT_PATH):
+            return -np.inf
+        return shape[run] + CLASSIFIER_WEIGHT * digit_score(read[run][1])
 
     def full_score(run):
-        probs = read[run][1]
-        return shape[run] + CLASSIFIER_WEIGHT * max(digit_score(probs), mark_score(probs) - MARK_COST)
+        return max(as_digit(run), CLASSIFIER_WEIGHT * mark_score(read[run][1]))
 
     bar = sum(map(full_score, leading)) + sum(link(a, b[0]) for a, b in zip(leading, leading[1:]))
     contenders = [run for run in runs if run not in read and run in forward
                   and forward[run][0] + after[run] >= bar]
     read.update(zip(contenders, _read_runs(contenders, strokes, classify)))
     best = _forward([run for run in runs if run in read], {run: full_score(run) for run in read}, link)
-    groups = []  # [stroke indices, image, probs], in drawing order
+    groups = []  # [stroke indices, image, probs, a mark that is no digit], in drawing order
     for run in _best_path(best, n):
-        groups.append([list(range(*run)), *read[run]])
+        groups.append([list(range(*run)), *read[run], as_digit(run) < full_score(run)])
     groups = _join_late_fragments(_return_strays(groups, boxes), boxes, height)
     changed = [g for g in groups if g[1] is None]  # read again, in one call
     if changed:
         their_strokes = [[strokes[k] for k in g[0]] for g in changed]
         redrawn = np.stack([render_strokes(digit) for digit in their_strokes])
         for g, image, p in zip(changed, redrawn, classify(redrawn, their_strokes)):
-            g[1], g[2] = image, p
+            g[1], g[2], g[3] = image, p, None
     found = sorted(((_around(boxes[g[0]]), g) for g in groups), key=lambda found: found[0][0] + found[0][2])
-    return [Reading.of(probs, ink_box(box, pen / 2, canvas_shape), image, tuple(members))
-            for box, (members, image, probs) in found]
+    return [Reading.of(probs, ink_box(box, pen / 2, canvas_shape), image, tuple(members), mark)
+            for box, (members, image, probs, mark) in found]
+
+
+def _mark_runs(box_of: list, height: float, taken: set) -> list[tuple[int, int]]:
+    """Runs of consecutive strokes, besides those in `taken`, that may be one mark that is no
+    digit: up to MARK_STROKES strokes whose boxes hold together, each within MARK_NEAR digit
+    heights of another (the strokes of a letter or of hatching lie together, in whatever
+    order they were drawn: an H's crossbar joins its uprights; the digits of a number lie
+    apart)."""
+    near = MARK_NEAR * height
+    found = []
+    for start in range(len(box_of)):
+        parts = [[start]]  # the run's strokes, in groups that hold together
+        for stop in range(start + 2, min(len(box_of), start + MARK_STROKES) + 1):
+            new = box_of[stop - 1]
+            touching = [part for part in parts if any(_gap(box_of[k], new) <= near for k in part)]
+            parts = [part for part in parts if part not in touching] + [[k for part in touching for k in part] + [stop - 1]]
+            if len(parts) == 1 and (start, stop) not in taken:
+                found.append((start, stop))
+    return found
+
+
+def _gap(a, b) -> float:
+    """How far apart two boxes (x0, y0, x1, y1) are: the larger of their gaps across and down
+    (negative where they overlap)."""
+    return max(b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3])
 
 
 def _read_runs(runs: list[tuple[int, int]], strokes: list[np.ndarray], classify: Classify) -> list:
