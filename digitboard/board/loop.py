@@ -1,7 +1,8 @@
 """The board's frame loop: each frame routes the events to the board's state, trades news
 with the reader thread (and a teach), and paints. `run_board(options)` opens the window and
 runs until quit; a frame hook can script it (replay_number writes pen digits through real
-mouse events, as a person would).
+mouse events, as a person would). Under the kiosk's supervisor it writes a heartbeat once a
+second (supervisor.py), and a reader thread that dies is started again (revive_reader).
 
 Mouse and touch: a finger draws through SDL's FINGERDOWN/FINGERMOTION/FINGERUP events, the
 mouse through its own; SDL's mouse events made from a touch are turned off where SDL allows
@@ -29,11 +30,12 @@ from ..common.files import replacing  # noqa: E402
 from ..common.paths import DEFAULT_MODEL, DRAWN_DIR, PERSONAL_MODEL, REPORTS_DIR, ROOT  # noqa: E402
 from ..common.quiet import quiet_stderr  # noqa: E402
 from ..data.pen import PenDigit, layout_number, place_drawing  # noqa: E402
-from .reader import exchange_with_reader, start_reader, stop_reader  # noqa: E402
+from .reader import exchange_with_reader, revive_reader, start_reader, stop_reader  # noqa: E402
 from .state import (Board, cancel_label, check_label, clear, digit_readings, expire_banner, finger_down,  # noqa: E402
                     finger_move, finger_up, new_board, note_input, pen_down, pen_move, pen_up, press_button,
                     resize, settled, show_banner, switch_model, toggle_help, toggle_inside,
                     type_label, undo, update_kiosk, want_teach, words)
+from .supervisor import heartbeat_writer  # noqa: E402
 from .teacher import exchange_with_teacher, start_teacher, stop_teacher  # noqa: E402
 from .inside import draw_inside, forget_inside  # noqa: E402
 from .view import Layout, button_at, draw, forget_surfaces, layout_for  # noqa: E402
@@ -378,6 +380,7 @@ class BoardOptions:
     snapshot: Path | None = None        # the window is saved here at the end
     max_seconds: float | None = None
     headless: bool = False              # no screen is fine: a replay was asked for
+    heartbeat: Path | None = None       # under the kiosk's supervisor: beat here (supervisor.py)
 
 
 def run_board(options: BoardOptions, on_frame: FrameHook | None = None) -> tuple[Board, Timings]:
@@ -430,7 +433,8 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
     timings.first_frame_s = seconds_since_process_start()
     # after the first frame: TensorFlow's import takes seconds
     reader = start_reader(options.load_model, {"shipped": teach_base(options),
-                                                "personal": options.personal_model})
+                                                "personal": options.personal_model}, board.model_kind)
+    beat = heartbeat_writer(options.heartbeat) if options.heartbeat is not None else None
     teacher = None
     clock = pygame.time.Clock()
     try:
@@ -456,6 +460,7 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
                 resize(board, layout.canvas.size)
             if teacher is not None and not exchange_with_teacher(board, teacher, now):
                 teacher = None
+            reader = revive_reader(board, reader, now)
             timings.read_ms.extend(exchange_with_reader(board, reader, now))
             update_kiosk(board, now)
             for detail in board.operator_log:  # what a kiosk keeps off its screen goes to the log
@@ -468,6 +473,9 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
             pygame.display.flip()
             if board.model_state != "loading":
                 timings.frame_done(frame_start, time.perf_counter())
+            if beat is not None:  # the supervisor's sign of life: this frame was drawn
+                beat(now, "reading" if board.read_ms is not None and board.model_state != "loading"
+                     else board.model_state)
             if on_frame is not None and not on_frame(board, layout):
                 break
             if options.max_seconds is not None and now - started > options.max_seconds:

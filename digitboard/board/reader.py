@@ -3,7 +3,8 @@
 The model loads in the background (TensorFlow's import takes seconds) and each read takes a
 few milliseconds, so neither may run inside a frame. The thread and the frame loop talk only
 through two queues of the messages below, so the board's state is only ever touched by the
-loop (`exchange_with_reader`).
+loop (`exchange_with_reader`). A reader thread that dies while the board runs is started
+again on the same queues (`revive_reader`); the board draws on meanwhile.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from .state import (Board, model_failed, model_ready, model_swap_failed, read_submitted, reading_failed, receive_reading, stroke_arrays, want_read)
+from .state import (Board, model_failed, model_ready, model_swap_failed, read_submitted, reader_lost, reading_failed, receive_reading, stroke_arrays, want_read)
+from .supervisor import backoff
 from ..common.errors import UserError
 from ..read.recognizer import Recognizer
 
@@ -97,11 +100,18 @@ class Reader:
     results: queue.Queue      # ModelReady | ModelFailed | SwapFailed | ReadDone | ReadFailed
     thread: threading.Thread
     models: dict = field(default_factory=dict)  # kind ("shipped", "personal") → path, for LoadModel
+    load: Callable[[], object] | None = None    # what the thread loads first, a model of `kind`
+    kind: str = "shipped"
+    started: float = 0.0                        # time.monotonic() when the thread started
+    died: list = field(default_factory=list)    # why the thread ended, when it raised
+    deaths: int = 0                             # deaths in a row (revive_reader)
+    revive_at: float | None = None              # when a dead thread's successor starts
 
 
 # One thread reads a canvas in a few ms; TensorFlow's default pools spin on every core and
 # take the CPU from the frame loop on a small machine.
 BOARD_THREADS = 1
+READER_SETTLED_S = 60.0  # a reader that lived this long died for the first time when it dies
 
 
 def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.Queue) -> None:
@@ -136,14 +146,45 @@ def _read_forever(load: Callable[[], object], jobs: queue.Queue, results: queue.
         results.put(ReadDone(job.version, readings, (time.perf_counter() - started) * 1000, insides))
 
 
-def start_reader(load: Callable[[], object], models: dict | None = None) -> Reader:
+def _reader_thread(load: Callable[[], object], jobs: queue.Queue, results: queue.Queue, died: list) -> None:
+    try:
+        _read_forever(load, jobs, results)
+    except BaseException as err:  # noted for revive_reader; threading prints the traceback
+        died.append(f"{type(err).__name__}: {err}"[:200])
+        raise
+
+
+def start_reader(load: Callable[[], object], models: dict | None = None, kind: str = "shipped",
+                 queues: tuple[queue.Queue, queue.Queue] | None = None) -> Reader:
     """Start the reader thread; `load()` returns an object with `.read_marks(canvas, strokes=…)`
-    and `.device`. `models` (kind → path) are the models the board may switch to."""
-    jobs, results = queue.Queue(), queue.Queue()
-    thread = threading.Thread(target=_read_forever, args=(load, jobs, results),
+    and `.device`, a model of `kind`. `models` (kind → path) are the models the board may switch
+    to. `queues`: the jobs and results of a reader that died, for its successor."""
+    jobs, results = queues or (queue.Queue(), queue.Queue())
+    died = []
+    thread = threading.Thread(target=_reader_thread, args=(load, jobs, results, died),
                               name="digitboard-reader", daemon=True)
     thread.start()
-    return Reader(jobs, results, thread, dict(models or {}))
+    return Reader(jobs, results, thread, dict(models or {}), load, kind, time.monotonic(), died)
+
+
+def revive_reader(board: Board, reader: Reader, now: float) -> Reader:
+    """The reader, or its successor when its thread has died while the board runs (an exception
+    outside the reads' own `except`): started at once, then after 1, 2, 4 … 60 s while it keeps
+    dying, with the model the board reads with. Until it has loaded, the board draws on and
+    waits for the model as it does at start."""
+    if reader.thread.is_alive() or not board.running:
+        return reader
+    if reader.revive_at is None:
+        reader.deaths = 1 if now - reader.started >= READER_SETTLED_S else reader.deaths + 1
+        reader.revive_at = now + backoff(reader.deaths)
+        reader_lost(board, reader.died[0] if reader.died else "it ended", reader.revive_at - now)
+    if now < reader.revive_at:
+        return reader
+    load = reader.load if board.model_kind == reader.kind else \
+        partial(Recognizer.load, Path(reader.models[board.model_kind]), threads=BOARD_THREADS)
+    successor = start_reader(load, reader.models, board.model_kind, (reader.jobs, reader.results))
+    successor.deaths = reader.deaths
+    return successor
 
 
 def exchange_with_reader(board: Board, reader: Reader, now: float) -> list[float]:

@@ -325,6 +325,15 @@ def model_failed(board: Board, message: str) -> None:
         tell_operator(board, f"no model: {message}")
 
 
+def reader_lost(board: Board, why: str, restart_in: float) -> None:
+    """The reader thread died (`why`); the loop starts another in `restart_in` seconds, which
+    loads the model again. The read it had is lost: the ink is read again once the model is back."""
+    board.model_state = "loading"
+    board.read_in_flight = False
+    board.submitted_version = -1
+    tell_operator(board, f"the reader stopped ({why}); starting it again in {restart_in:g} s")
+
+
 def settled(board: Board) -> bool:
     """Nothing more to read: the pen is up and the readings are of the ink on screen
     (or no model will come)."""

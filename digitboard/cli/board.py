@@ -2,14 +2,17 @@
 model read them; the board opens at once and loads the model in the background.
 
 `--kiosk` runs it unattended (fullscreen, idle clear, attract loop, only what a visitor
-may do; quit with Ctrl+Shift+Q). `--replay FILE --snapshot OUT.png` draws a file's digits through real
-mouse events, prints `read: 4 0 7` and exits: headless with SDL_VIDEODRIVER=dummy.
+may do; quit with Ctrl+Shift+Q) under a supervisor that restarts a board that crashes or
+hangs (board/supervisor.py; docs/kiosk.md). `--replay FILE --snapshot OUT.png` draws a
+file's digits through real mouse events, prints `read: 4 0 7` and exits: headless with
+SDL_VIDEODRIVER=dummy.
 Without a display, and asked for neither, the board says so and exits.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -20,9 +23,10 @@ from ..board.loop import MAX_REPLAY_DIGITS, REPLAY_TIMEOUT_S, BoardOptions, repl
 from ..board.reader import BOARD_THREADS
 from ..read.recognizer import Recognizer
 from ..board.state import ATTRACT_AFTER_IDLES, load_demo_digits, settled
+from ..board.supervisor import HEARTBEAT_ENV, default_log, exec_supervisor
 from ..board.words import LANGUAGES
 from ..common.errors import UserError
-from ..common.paths import DEFAULT_MODEL, DEMO_DIR
+from ..common.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
 from ..data.pen import read_drawing
 from .options import Command, ExistingPath, Size
 
@@ -31,7 +35,8 @@ from .options import Command, ExistingPath, Size
 @click.option("--model", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
               help="Digit reader to use (.keras or .h5); the board opens even when it is missing.")
 @click.option("--kiosk", is_flag=True,
-              help="Unattended: fullscreen, large type, idle clear, attract loop; quit with Ctrl+Shift+Q.")
+              help="Unattended: fullscreen, large type, idle clear, attract loop, restarted when it "
+                   "crashes or hangs; quit with Ctrl+Shift+Q.")
 @click.option("--idle", type=click.FloatRange(1), default=30.0, metavar="SECONDS",
               help="Kiosk: seconds without input before the board clears.")
 @click.option("--attract", type=click.FloatRange(1), default=None, metavar="SECONDS",
@@ -54,7 +59,12 @@ from .options import Command, ExistingPath, Size
 @click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
 @click.option("--allow-teach", is_flag=True,
               help="Kiosk: let visitors label drawings (0-9) and teach (T); off by default.")
-def main(model, kiosk, idle, attract, language, inside, demo, replay, snapshot, stats, size, fps, allow_teach):
+@click.option("--log", type=click.Path(dir_okay=False, path_type=Path), default=default_log(),
+              help="Kiosk: the log of every start, restart (with its reason) and stop, and the board's messages.")
+@click.option("--heartbeat", type=click.Path(dir_okay=False, path_type=Path), default=None, envvar=HEARTBEAT_ENV,
+              hidden=True, help="Set by the kiosk's supervisor: the board's heartbeat file.")
+def main(model, kiosk, idle, attract, language, inside, demo, replay, snapshot, stats, size, fps, allow_teach,
+         log, heartbeat):
     """Draw digits with the mouse or a finger; the model reads them live.
 
     Buttons: Clear, Undo, Look inside. Keys: N, C or right click clear; Ctrl+Z or Backspace
@@ -73,11 +83,14 @@ def main(model, kiosk, idle, attract, language, inside, demo, replay, snapshot, 
     if replay_digits is not None and len(replay_digits) > MAX_REPLAY_DIGITS:
         raise UserError(f"--replay {replay} holds {len(replay_digits)} digits; a replay draws at "
                         f"most {MAX_REPLAY_DIGITS} as one number")
+    if kiosk and replay is None and heartbeat is None:  # the options are good: supervise this command
+        exec_supervisor([sys.executable, str(ROOT / "board.py"), *sys.argv[1:]], log)
     options = BoardOptions(partial(Recognizer.load, model, threads=BOARD_THREADS), model.name, size,
                            fps, kiosk, idle, attract_seconds=attract, demo_digits=tuple(demo_digits),
                            language=language, inside=inside, snapshot=snapshot,
                            max_seconds=REPLAY_TIMEOUT_S if replay else None,
-                           headless=replay is not None, model=model, allow_teach=allow_teach)
+                           headless=replay is not None, model=model, allow_teach=allow_teach,
+                           heartbeat=heartbeat)
     try:
         board, timings = run_board(options, on_frame=replay_number(replay_digits, drawn_on) if replay else None)
     except KeyboardInterrupt:  # Ctrl+C in the terminal: the window is closed already
