@@ -31,7 +31,7 @@ class RunSettings:
     channels: int = 1
     extra: tuple[str, ...] = ()        # more training data, repeatable
     extra_repeat: int = 3
-    junk: float = 0.12                 # share of the training images that are marks that are not digits
+    junk: float = 0.1                  # share of the training images that are marks that are not digits
     init_from: Path | None = None      # fine-tune this model
     limit: int | None = None           # train on this many random images only
     out: Path | None = None            # also put the finished model here (it stays in its run's folder)
