@@ -1,14 +1,18 @@
-"""Soak the board: 10,000 strokes with clears and undos in one headless session.
+"""Soak the board: 100,000 strokes with clears, undos, Look inside and model switches in one
+headless session.
 
     SDL_VIDEODRIVER=dummy python benchmarks/soak_board.py --model models/best.keras
 
 Runs the real board loop (`board.run_board`) with live reading and, as its frame hook
-(`board.scripted`), posts one mouse stroke per frame (button down, a few motions, button up) in random places, an undo after one
-stroke in ten and a clear every five strokes. Prints the resident memory (VmRSS from
-/proc) as it goes and, last, one JSON line: strokes, frames, seconds, reads,
-rss_after_warmup_mb, rss_end_mb, growth_mb, rss_trace. Growth is measured inside the
-session, from the end of the warm-up (model loaded, every code path run once) to the
-last stroke. Target: growth < 50 MB.
+(`board.scripted`), posts one mouse stroke per frame (button down, a few motions, button
+up) in random places, an undo after one stroke in ten, a clear every five strokes, Look
+inside (V) on and off every 50, and a switch between the shipped and a personal model (M;
+a copy of --model) every 500. Prints the resident memory (VmRSS from /proc) as it goes
+and, last, one JSON line: strokes, frames, seconds, reads, rss_after_warmup_mb,
+rss_end_mb, growth_mb, the slowest frame's work (events to flip, ms) and its longest
+flip-to-flip, rss_trace. Growth is measured inside the session, from the end of the
+warm-up (model loaded, every code path run once) to the last stroke. Targets: growth
+<= 20 MB, no frame over 100 ms.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 import time
 from functools import partial
 from pathlib import Path
@@ -34,6 +39,7 @@ from digitboard.cli.options import Command, ExistingPath, Size  # noqa: E402
 from digitboard.common.errors import UserError  # noqa: E402
 from digitboard.common.paths import DEFAULT_MODEL  # noqa: E402
 from digitboard.board.reader import BOARD_THREADS  # noqa: E402
+from digitboard.read.model_files import copy_unit  # noqa: E402
 from digitboard.read.recognizer import Recognizer  # noqa: E402
 
 
@@ -66,6 +72,10 @@ def soak_events(layout, strokes: int, warmup: int, samples: dict, seed: int = 0)
             batch.append(key(key=pygame.K_BACKSPACE, unicode="\b"))
         if n % 5 == 0:
             batch.append(key(key=pygame.K_n, unicode="n"))
+        if n % 50 == 0:
+            batch.append(key(key=pygame.K_v, unicode="v"))
+        if n % 500 == 0:
+            batch.append(key(key=pygame.K_m, unicode="m"))
         yield batch
         if n == warmup:
             samples["after_warmup"] = rss_mb()
@@ -79,7 +89,7 @@ def soak_events(layout, strokes: int, warmup: int, samples: dict, seed: int = 0)
 @click.command(cls=Command, context_settings={"show_default": True})
 @click.option("--model", type=ExistingPath(dir_okay=False, path_type=Path), default=DEFAULT_MODEL,
               help="Digit reader for the live reading.")
-@click.option("--strokes", type=click.IntRange(1), default=10_000, help="Strokes to draw.")
+@click.option("--strokes", type=click.IntRange(1), default=100_000, help="Strokes to draw.")
 @click.option("--warmup", type=click.IntRange(1), default=500,
               help="Strokes before the baseline memory is taken.")
 @click.option("--fps", type=click.IntRange(10, 1000), default=500,
@@ -89,8 +99,10 @@ def main(model, strokes, warmup, fps, size):
     """Draw many strokes through the real board loop and report memory growth."""
     samples: dict = {"start": rss_mb()}
     started = time.perf_counter()
+    personal = Path(tempfile.mkdtemp(prefix="soak-")) / "mine.keras"
+    copy_unit(model, personal)  # for M to switch to and back
     options = board.BoardOptions(partial(Recognizer.load, model, threads=BOARD_THREADS), model.name,
-                                 size, fps)
+                                 size, fps, model=model, personal_model=personal)
     state, timings = board.run_board(options, on_frame=board.scripted(
         partial(soak_events, strokes=strokes, warmup=warmup, samples=samples)))
     if state.model_state != "ready":
@@ -103,6 +115,8 @@ def main(model, strokes, warmup, fps, size):
         "reads": len(timings.read_ms),
         "rss_after_warmup_mb": round(baseline, 1), "rss_end_mb": round(end, 1),
         "growth_mb": round(end - baseline, 1),
+        "work_ms_max": timings.summary()["work_ms_max"], "frame_ms_max": timings.summary()["frame_ms_max"],
+        "model_switches": strokes // 500,
         "rss_trace": samples.get("trace", [])}))
 
 

@@ -12,6 +12,7 @@ and ignored where they come anyway, so a finger's stroke is drawn once.
 from __future__ import annotations
 
 import os
+import resource
 import sys
 import time
 from collections import deque
@@ -221,7 +222,8 @@ class Timings:
     KEEP of each, so an all-day kiosk does not grow."""
 
     KEEP = 100_000
-    first_frame_s: float | None = None
+    first_frame_s: float | None = None     # seconds from the process's start to the first frame shown…
+    first_reading_s: float | None = None   # …and to the first reading
     frame_ms: deque = field(default_factory=lambda: deque(maxlen=Timings.KEEP))  # flip to flip
     work_ms: deque = field(default_factory=lambda: deque(maxlen=Timings.KEEP))   # events to flip
     read_ms: deque = field(default_factory=lambda: deque(maxlen=Timings.KEEP))
@@ -234,14 +236,19 @@ class Timings:
         self.last_flip = flipped
 
     def summary(self) -> dict:
-        """The --stats line: frame rate and times (ms), read time, seconds to the first frame."""
+        """The --stats line: frame rate and times (ms; work: from a frame's events to its flip),
+        read time, seconds from the process's start to the first frame and the first reading,
+        and the process's peak resident memory."""
         frames, work, reads = (np.asarray(d, np.float64) for d in (self.frame_ms, self.work_ms, self.read_ms))
         return {"frames": len(frames),
                 "fps_mean": round(1000 * len(frames) / frames.sum(), 1) if len(frames) else None,
                 "frame_ms_p99": round(float(np.percentile(frames, 99)), 2) if len(frames) else None,
+                "frame_ms_max": round(float(frames.max()), 2) if len(frames) else None,
                 "read_ms_p50": round(float(np.median(reads)), 2) if len(reads) else None,
                 "work_ms_p99": round(float(np.percentile(work, 99)), 2) if len(work) else None,
-                "first_frame_s": self.first_frame_s}
+                "work_ms_max": round(float(work.max()), 2) if len(work) else None,
+                "first_frame_s": self.first_frame_s, "first_reading_s": self.first_reading_s,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 def seconds_since_process_start() -> float | None:
@@ -462,6 +469,8 @@ def _run(options: BoardOptions, on_frame: FrameHook | None) -> tuple[Board, Timi
                 teacher = None
             reader = revive_reader(board, reader, now)
             timings.read_ms.extend(exchange_with_reader(board, reader, now))
+            if timings.first_reading_s is None and timings.read_ms:
+                timings.first_reading_s = seconds_since_process_start()
             update_kiosk(board, now)
             for detail in board.operator_log:  # what a kiosk keeps off its screen goes to the log
                 print(f"digitboard: {detail}", file=sys.stderr)

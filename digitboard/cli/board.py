@@ -53,7 +53,8 @@ from .options import Command, ExistingPath, Size
 @click.option("--snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Save the window as this PNG on exit (with --replay: once the reading settles).")
 @click.option("--stats", is_flag=True,
-              help="At exit print one JSON line: frames, fps_mean, frame_ms_p99, read_ms_p50.")
+              help="At exit print one JSON line: frame rate and times, read time, seconds to the first "
+                   "frame and the first reading, peak memory.")
 @click.option("--size", type=Size(smallest=(320, 240)), default="1024x720",
               help="Window size WIDTHxHEIGHT (the kiosk is fullscreen).")
 @click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
