@@ -14,6 +14,15 @@ from ..common.errors import UserError
 INK = 255
 
 
+# Where known pen files come from, and on what terms (by the start of a file's name: the
+# held-out splits of benchmarks/split_*.py keep it); a model card names them.
+PEN_SOURCES = {
+    "pendigits": "UCI Pen-Based Recognition of Handwritten Digits (E. Alpaydin, F. Alimoglu, 1998): "
+                 "7,494 digits by 30 writers; CC BY 4.0",
+    "unipen": "UNIPEN train_r01_v07 category 1a (International Unipen Foundation, 1999; I. Guyon et al., "
+              "ICPR 1994), from Zenodo doi 10.5281/zenodo.1195803: 15,935 digits by 268 writers at 17 sites; "
+              "CC BY 4.0 on Zenodo (the 1999 CD-ROM notice allowed research use only)",
+}
 MAX_COORDINATE = 1e6  # pen units or pixels: beyond this a coordinate is a broken file, not a drawing
 
 
@@ -26,6 +35,12 @@ class PenDigit:
     strokes: list[np.ndarray]
     writer: str = ""
     donor: str = ""
+
+
+def pen_source(path: Path) -> str | None:
+    """What a pen file is and its licence, for a model card; None for a file of unknown origin."""
+    name = Path(path).name.lower()
+    return next((text for prefix, text in PEN_SOURCES.items() if name.startswith(prefix)), None)
 
 
 def checked_points(points, where: str) -> np.ndarray:

@@ -16,9 +16,11 @@ import numpy as np
 
 from ..common.errors import UserError
 from ..common.files import replacing
+from ..data.pen import pen_source
 from ..read.lite import write_lite_files
 from ..read.model_files import (CURVES, HISTORY, REPLAY, STROKES, install_unit, load_model_file, model_card,
                                 staging_dir, tf_device, tidy, write_card)
+from .marks import MARK_SOURCE
 from .networks import ARCHITECTURES, build_model, read_network
 
 if TYPE_CHECKING:  # .data loads OpenCV, which `train.py --help` can do without
@@ -398,8 +400,10 @@ def train(data: Dataset, config: TrainConfig, out: Path, init_from: Path | None 
         fitted, members = _fit_all(data, config, work, unit, init_from, echo)
         card = _card(data, config, work, fitted, members, init_from, extra_sources, command, config_file)
         card["model"] = out.name
+        card["sources"] = {Path(extra).name: pen_source(extra) for extra in extra_sources if pen_source(extra)}
         if len(data.class_names) == 11:
             card["not_a_digit_marks"] = len(marks)
+            card["sources"]["marks"] = MARK_SOURCE
         if pen_digits and config.stroke_epochs and not card["interrupted"]:
             card["stroke_model"] = train_stroke_model(pen_digits, unit, config.stroke_epochs, seed=config.seed,
                                                       marks=marks if len(data.class_names) == 11 else (),

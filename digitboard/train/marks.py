@@ -691,6 +691,9 @@ def stroke_subsets(digit_strokes: list[np.ndarray], rng: np.random.Generator, la
 
 # ---------------------------------------------------------------- the mix training takes
 
+MARK_SOURCE = ("made by digitboard.train.marks: 20 kinds of marks, letters and symbols from A. V. Hershey's "
+               "single-stroke fonts (the Hershey-Fonts package, MIT licence), parts of the pen digits")
+
 # Shares of the negatives: made marks, letters and symbols, parts of real multi-stroke digits.
 MIX = {"marks": 0.45, "letters": 0.3, "parts": 0.25}
 TRAINING_KINDS = tuple(kind for kind in JUNK_KINDS if kind not in LOOKS_LIKE)
