@@ -436,15 +436,23 @@ def mouse(kind, pos, button=1):
                               pos=pos, button=button)
 
 
+@pytest.fixture
+def routed(tmp_path):
+    """(a board, its 800x600 layout, send(*events, kiosk=False) → what handle_event returned for each)."""
+    layout = layout_for((800, 600))
+    board_ = new_board(layout.canvas.size)
+
+    def send(*events, kiosk=False):
+        board_.kiosk = kiosk
+        return [board.handle_event(board_, e, layout, 1.0, tmp_path) for e in events]
+
+    return board_, layout, send
+
+
 class TestEvents:
     @pytest.fixture
-    def setup(self, tmp_path):
-        layout = layout_for((800, 600))
-        board_ = new_board(layout.canvas.size)
-
-        def send(*events, kiosk=False):
-            board_.kiosk = kiosk
-            return [board.handle_event(board_, e, layout, 1.0, tmp_path) for e in events]
+    def setup(self, routed):
+        board_, layout, send = routed
 
         def stroke(x):
             top = layout.canvas.y + 60
@@ -725,15 +733,8 @@ def finger_stroke(layout, points, finger_id: int = 0, with_mouse_copies: bool = 
 
 class TestTouchAndButtons:
     @pytest.fixture
-    def setup(self, tmp_path):
-        layout = layout_for((800, 600))
-        board_ = new_board(layout.canvas.size)
-
-        def send(*events, kiosk=False):
-            board_.kiosk = kiosk
-            return [board.handle_event(board_, e, layout, 1.0, tmp_path) for e in events]
-
-        return board_, layout, send
+    def setup(self, routed):
+        return routed
 
     def line(self, layout, x):
         top = layout.canvas.y + 40
