@@ -4,6 +4,7 @@ never crashing on odd input."""
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,7 @@ from hypothesis.extra.numpy import arrays
 from digitboard import Recognizer
 from digitboard.read.lite import compiled_call, LiteCall
 from digitboard.read.model_files import LITE, companion
-from digitboard.read.recognizer import GPU_DEVICES
+from digitboard.read.recognizer import GPU_DEVICES, MAX_CANVAS_POINTS, MAX_CANVAS_STROKES
 from digitboard.common.errors import UserError
 from digitboard.common.paths import DEFAULT_MODEL
 from digitboard.data.pen import draw_strokes
@@ -210,7 +211,11 @@ class TestRead:
     @given(arrays(np.uint8, st.tuples(st.integers(1, 120), st.integers(1, 160)),
                   elements=st.sampled_from([0, 0, 0, 30, 128, 255])))
     def test_random_canvases_never_crash(self, recognizer, canvas):
-        readings = recognizer.read(canvas)
+        try:
+            readings = recognizer.read(canvas)
+        except UserError as err:  # noise: more pieces of ink or holes than anyone draws (ink.MAX_INK_PARTS)
+            assert "read() takes at most" in str(err)
+            return
         height, width = canvas.shape
         for reading in readings:
             x, y, w, h = reading.box
@@ -218,3 +223,59 @@ class TestRead:
             assert 0 <= reading.digit <= 9 and 0.0 <= reading.confidence <= 1.0 + 1e-6
         assert [r.box[0] + r.box[2] / 2 for r in readings] == \
             sorted(r.box[0] + r.box[2] / 2 for r in readings)
+
+
+def rings(side: int, count: int, gap: int = 12, pen: int = 3) -> np.ndarray:
+    """A canvas `side` px square with `count` rings, one inside the next."""
+    canvas = np.zeros((side, side), np.uint8)
+    for k in range(count):
+        cv2.circle(canvas, (side // 2, side // 2), side // 2 - 5 - k * gap, 255, pen)
+    return canvas
+
+
+class TestWhatNoPersonDraws:
+    """Issue 27: read() refuses in one UserError, or reads as nothing, what no person draws,
+    at once (before: a 10000×10000 canvas of noise took 73 s and 5.4 GB; 10,000 random strokes
+    177 s and 7.1 GB; an all-ink canvas read "0" at 0.87)."""
+
+    @staticmethod
+    def refused(read, *args) -> str:
+        started = time.perf_counter()
+        with pytest.raises(UserError) as raised:
+            read(*args)
+        assert time.perf_counter() - started < 1.0
+        return str(raised.value)
+
+    def test_a_canvas_over_16_megapixels(self, recognizer):
+        huge = np.broadcast_to(np.uint8(255), (10000, 10000))  # 100 megapixels, no memory
+        assert self.refused(recognizer.read, huge) == (
+            "the canvas is 10000×10000 (100.0 megapixels); read() takes at most 16.8: "
+            "shrink it or crop it to the writing")
+        assert recognizer.read(np.zeros((4096, 4096), np.uint8)) == []  # the largest taken
+
+    def test_more_strokes_or_points_than_anyone_draws(self, recognizer):
+        canvas = np.zeros((480, 640), np.uint8)
+        dots = [np.array([[10.0 + i % 600, 10.0 + i // 600]]) for i in range(MAX_CANVAS_STROKES + 1)]
+        assert self.refused(recognizer.read, canvas, dots).startswith(
+            f"{MAX_CANVAS_STROKES + 1} strokes; read() takes at most {MAX_CANVAS_STROKES}")
+        dense = [np.full((MAX_CANVAS_POINTS + 1, 2), 100.0)]
+        assert "100,001 pen points in the strokes; read() takes at most 100,000" in \
+            self.refused(recognizer.read_marks, canvas, dense)
+
+    def test_a_canvas_mostly_ink_reads_as_nothing(self, recognizer):
+        filled = np.full((480, 640), 255, np.uint8)
+        assert recognizer.read_marks(filled) == []  # it read "0" at 0.87
+        scribbled = [np.array([[0.0, y], [639.0, y]]) for y in range(0, 480, 20)]
+        assert recognizer.read_marks(draw_strokes(scribbled, np.zeros((480, 640), np.uint8), 30),
+                                     scribbled) == []  # the board's case: no error, nothing read
+        half = np.zeros((480, 640), np.uint8)
+        half[:, :300] = 255
+        assert len(recognizer.read_marks(half)) == 1  # under half ink: read as ever
+
+    def test_noise_a_pattern_and_rings_in_rings_are_refused_at_once(self, recognizer):
+        specks = ((np.random.default_rng(0).random((2000, 2000)) < 0.01) * 255).astype(np.uint8)
+        assert "38,278 separate pieces of ink; read() takes at most 500" in self.refused(recognizer.read, specks)
+        checkerboard = np.zeros((1000, 1000), np.uint8)  # one piece of ink, 500,000 holes
+        checkerboard[::2, ::2] = checkerboard[1::2, 1::2] = 255
+        assert "500,000 holes; read() takes at most 500" in self.refused(recognizer.read, checkerboard)
+        assert "lie round each other 21 times over" in self.refused(recognizer.read, rings(4000, 24))

@@ -193,6 +193,18 @@ class TestCanvasOnly:
         assert [r.digit for r in shipped.read(touching_zeros)] == [0, 0]
         assert searched
 
+    def test_a_huge_thin_pen_blob_is_searched_shrunk(self, shipped, monkeypatch):
+        searched = []
+        real_seams = cuts.seams
+        monkeypatch.setattr(cuts, "seams", lambda ink, height: searched.append(ink.shape) or real_seams(ink, height))
+        canvas = np.zeros((3000, 3000), np.uint8)
+        for x in (800, 2200):  # two 0s 2,800 px tall, touching, in a 4 px pen
+            cv2.ellipse(canvas, (x, 1500), (700, 1400), 0, 0, 360, 255, 4)
+        [blob] = find_digits(canvas)
+        assert blob.box[2] - blob.box[0] > 2 * cuts.MAX_SEARCH_SIDE
+        shipped.read(canvas)
+        assert searched and max(max(shape) for shape in searched) <= cuts.MAX_SEARCH_SIDE  # it was 2,800: 2.4 s
+
     def test_a_dash_is_not_cut_into_digits(self, shipped):
         canvas = draw_strokes([np.array([[100.0, 300.0], [800.0, 305.0]])], np.zeros((600, 1024), np.uint8), 12)
         assert len(shipped.read(canvas)) == 1  # cut by its own height, it was 187 "digits"

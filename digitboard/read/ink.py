@@ -19,6 +19,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from ..common.errors import UserError
 from .image import INK_THRESHOLD, SPECK_FRACTION, normalize_digit, stroke_width
 from .reading import Classify, Reading, fitted_model, union
 
@@ -35,6 +36,11 @@ ONE_SURE = 8.0             # log-odds of the whole blob's reading (p ≈ 0.9997)
 STRAIGHT_UNSURE = 9.0      # log-odds: a blob read less surely than this as one digit may be two
 STRAIGHT_STEP = 0.1        # spacing of straight cuts, as a share of the digit height
 STRAIGHT_WIDEST = 4.0      # digit heights: a wider blob (a scribble, a line) and its pieces get seams alone
+MAX_INK_PARTS = 500        # separate pieces of ink on a canvas, or holes in them: more is noise, a photo or a
+                           # pattern (40,000 specks of noise read in 72 s; a 4000 px checkerboard, in 33 s)
+MAX_SEARCH_SIDE = 1024     # px: a blob is searched for cuts shrunk to at most this (two 4000 px rings: 2.4 s)
+MAX_BOXED = 4 * 4096 ** 2  # px: the boxes of the pieces of ink, all together; more is marks drawn round marks
+                           # many times over (24 rings, one inside the next, on a 4000 px canvas: 8 s)
 CUT_FEATURE_NAMES = ("ink crossed", "strokes crossed", "cut position", "left width", "right width",
                      "left height", "right height", "smaller ink share", "blob width", "blob aspect",
                      "tops apart", "bottoms apart", "seam sway", "whole read", "left read", "right read",
@@ -93,6 +99,18 @@ def find_digits(canvas: np.ndarray) -> list[Blob]:
     # Labelling only the inked region is ~15× faster than labelling a whole board canvas.
     canvas, ink = canvas[top:top + height, left:left + width], binary[top:top + height, left:left + width]
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if count - 1 > MAX_INK_PARTS:
+        raise UserError(f"the canvas holds {count - 1:,} separate pieces of ink; read() takes at most "
+                        f"{MAX_INK_PARTS} (noise or a photo, not writing)")
+    boxed = int((stats[1:, cv2.CC_STAT_WIDTH].astype(np.int64) * stats[1:, cv2.CC_STAT_HEIGHT]).sum())
+    if boxed > MAX_BOXED:
+        raise UserError(f"the canvas's marks lie round each other {boxed / (width * height):.0f} times over "
+                        f"({boxed / 1e6:.0f} megapixels of boxes; read() takes at most {MAX_BOXED / 1e6:.0f}): "
+                        "a pattern, not writing")
+    holes = cv2.connectedComponents(1 - ink, connectivity=4)[0] - 1  # holes, and the background round the ink
+    if holes > MAX_INK_PARTS:
+        raise UserError(f"the ink on the canvas has {holes:,} holes; read() takes at most "
+                        f"{MAX_INK_PARTS} (a pattern or a photo, not writing)")
     parts = _without_specks([((x, y, x + w, y + h), [i]) for i, (x, y, w, h) in
                              enumerate(stats[:, :4].tolist()) if i > 0])
     rings = _rings(parts, labels) if len(parts) > 1 else []
@@ -363,7 +381,7 @@ def best_cut(ink: np.ndarray, height: float, brush: float, classify: Classify,
     made at full size."""
     if ink.shape[1] < WIDE * height or ink.shape[0] < MIN_TALL * brush or _one_digit(ink, height, brush, whole_probs):
         return None
-    shrink = search_scale(height, brush)
+    shrink = min(search_scale(height, brush), MAX_SEARCH_SIDE / max(ink.shape))
     searched = ink if shrink == 1 else cv2.resize(ink, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
     candidates = [cut for cut in cut_candidates(searched, height * shrink, brush * shrink, classify, whole_probs,
                                                 straight)

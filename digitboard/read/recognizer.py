@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..common.errors import UserError
 from ..common.files import write_bytes
 from ..common.paths import DEFAULT_MODEL
-from .image import SIDE, as_canvas
+from .image import INK_THRESHOLD, SIDE, as_canvas
 from .ink import find_digits, read_ink
 from .lite import Call, InsideCall, LiteCall, compiled_call, tensorflow_call
 from .model_files import INSIDE, LITE, STROKES, STROKES_LITE, check_model_file, companion, companions_dir, load_model_file, tf_device
@@ -21,6 +22,14 @@ __all__ = ["Reading", "Recognizer"]
 
 # Where a GPU driver shows itself: TensorFlow (seconds to import) is asked only where one is.
 GPU_DEVICES = ("/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+# What no person draws, refused or left unread before any work (read_marks): 2026-12-01, on
+# a loaded 2-core machine, a 10000×10000 canvas of noise read in 73 s (5.4 GB) and 10,000
+# random strokes in 177 s (7.1 GB).
+MAX_CANVAS_PIXELS = 4096 * 4096  # a larger canvas is a photo or a scan (a 4K screen has 8.3 megapixels)
+MAX_CANVAS_STROKES = 500         # a board full of numbers holds a hundred or two; 500 random strokes read in ~1.6 s
+MAX_CANVAS_POINTS = 100_000      # pen points in all strokes: over a minute and a half of drawing at 1000 Hz
+MAX_INK_SHARE = 0.5              # a canvas more ink than not is filled or a photo: no digits are read on it
 
 
 class Recognizer:
@@ -127,12 +136,42 @@ class Recognizer:
 
     def read_marks(self, canvas, strokes=None) -> list[Reading]:
         """Every mark on a canvas, left to right, as read: the digits, and the marks that are
-        not digits (`digit` None; `confidence` how sure the models are of that)."""
+        not digits (`digit` None; `confidence` how sure the models are of that).
+
+        What no person draws is refused (UserError) before any work: a canvas over
+        MAX_CANVAS_PIXELS, more than MAX_CANVAS_STROKES strokes or MAX_CANVAS_POINTS points, or
+        (ink.find_digits) more than MAX_INK_PARTS separate pieces of ink; a canvas more than
+        MAX_INK_SHARE ink (filled, a photo) reads as nothing."""
+        canvas = np.asarray(canvas)
+        check_size(canvas.shape, strokes)
         canvas = as_canvas(canvas)
+        if cv2.countNonZero((canvas >= INK_THRESHOLD).view(np.uint8)) > MAX_INK_SHARE * canvas.size:
+            return []
         if strokes is None:
             return read_ink(find_digits(canvas), self.classify)
         strokes = check_strokes(strokes, canvas.shape)
         return group_strokes(strokes, self.classify, brush_width(canvas, strokes), canvas.shape)
+
+
+def check_size(shape: tuple, strokes) -> None:
+    """UserError for a canvas of `shape` larger than MAX_CANVAS_PIXELS, or `strokes` more or
+    longer than MAX_CANVAS_STROKES and MAX_CANVAS_POINTS (what check_strokes would take seconds
+    to look through); the strokes' form is check_strokes' to judge."""
+    if len(shape) >= 2 and shape[0] * shape[1] > MAX_CANVAS_PIXELS:
+        raise UserError(f"the canvas is {shape[1]}×{shape[0]} ({shape[0] * shape[1] / 1e6:.1f} megapixels); "
+                        f"read() takes at most {MAX_CANVAS_PIXELS / 1e6:.1f}: shrink it or crop it to the writing")
+    if strokes is None or not hasattr(strokes, "__len__"):
+        return
+    if len(strokes) > MAX_CANVAS_STROKES:
+        raise UserError(f"{len(strokes)} strokes; read() takes at most {MAX_CANVAS_STROKES}, "
+                        "more than a person writes on one canvas")
+    try:
+        points = sum(len(stroke) for stroke in strokes)
+    except TypeError:  # a stroke that is no sequence: check_strokes names it
+        return
+    if points > MAX_CANVAS_POINTS:
+        raise UserError(f"{points:,} pen points in the strokes; read() takes at most {MAX_CANVAS_POINTS:,}: "
+                        "thin them (keep a point every pixel or two)")
 
 
 def _cap_tensorflow_threads(threads: int | None) -> None:
