@@ -236,6 +236,38 @@ def test_numbers_reports_more_and_fewer_digits_than_written(tmp_path, stroke_cou
         assert row["canvas_only_fewer_digits"] == 1.0 and row["canvas_only_more_digits"] == 0.0
 
 
+# Values no run can use (issue 27): each is click's usage block and one line naming the option,
+# before the model loads; before, NaN and inf gaps, a negative seed and a huge brush were tracebacks.
+BAD_NUMBERS = [("numbers", "--gap", "nan"), ("numbers", "--gap", "inf"), ("numbers", "--gap", "1e308"),
+               ("numbers", "--gap", "-5"), ("numbers", "--height", "5000"), ("numbers", "--seed", "-1"),
+               ("numbers", "--brush", "100000"), ("numbers", "--canvas", "100000x100000"),
+               ("numbers", "--count", "99999999999999999999"), ("strokes", "--seed", "-1"),
+               ("strokes", "--brush", "100000"), ("strokes", "--canvas", "5000x5000"),
+               ("junk", "--brush", "100000"), ("bench", "--repeats", "99999999999999999999")]
+
+
+@pytest.mark.parametrize("command, option, value", BAD_NUMBERS, ids=[f"{c} {o}={v}" for c, o, v in BAD_NUMBERS])
+def test_a_number_no_run_can_use_is_refused_before_any_work(tmp_path, command, option, value, monkeypatch):
+    monkeypatch.setattr(evaluate, "Recognizer", None)  # nothing may load a model
+    pen = tmp_path / "two.tra"
+    pen.write_text(UNIPEN)
+    result = CliRunner().invoke(evaluate.cli, [command, *([str(pen)] if command in ("numbers", "strokes") else []),
+                                               option, value, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert result.output.startswith("Usage: ") and f"\nError: Invalid value for '{option}': " in result.output
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args, size", [(["--gap", 5], "2"), (["--digits", 8, "--gap", 2], "8"),
+                                        (["--height", 590], "2")])
+def test_numbers_that_do_not_fit_the_canvas_are_named_so(tmp_path, stroke_counter, args, size):
+    pen = pen_file(tmp_path / "sevens.tra", [("7", 2)] * 3)
+    result, _ = run("--out", tmp_path, "numbers", pen, "--count", 2, "--digits", 2, *args)
+    # it blamed "stroke 0 leaves the 1024×600 canvas"
+    assert_one_line_error(result, f"Error: a number of {size} digits, ")
+    assert "does not fit the 1024×600 canvas: lower the height or the gap, or widen the canvas" in result.output
+
+
 # ---------------------------------------------------------------- held-out UNIPEN writers and sites
 
 def unipen_with_writers(digits) -> str:

@@ -17,12 +17,15 @@ import click
 import numpy as np
 from click.core import ParameterSource
 
-from .options import ExistingPath, Group, Size
+from .options import ExistingPath, Group, Number, Size
 from ..common.errors import UserError
 from ..common.paths import DEFAULT_MODEL, REPORTS_DIR, ROOT
-from ..read.recognizer import Recognizer
+from ..data.pen import MAX_BRUSH
+from ..read.recognizer import MAX_CANVAS_PIXELS, Recognizer
 
 SURE = 0.9  # confidence at which a reading should be right
+SEED = click.IntRange(0, 2**32 - 1)           # what numpy takes as a seed
+CANVAS = Size(most_pixels=MAX_CANVAS_PIXELS)  # what read() takes
 
 
 def finish(ctx, summary: dict, text: str) -> None:
@@ -202,12 +205,12 @@ def load_classifier(path: Path):
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=ExistingPath(dir_okay=False, path_type=Path))
 @click.option("--size", type=click.IntRange(8), default=360, help="Digit height on the canvas, pixels.")
-@click.option("--brush", type=click.IntRange(1), default=None,
+@click.option("--brush", type=click.IntRange(1, MAX_BRUSH), default=None,
               help="Brush width in pixels [default: the board's brush for the canvas].")
-@click.option("--canvas", type=Size(), default="960x600", help="Canvas size WxH, as on the board.")
+@click.option("--canvas", type=CANVAS, default="960x600", help="Canvas size WxH, as on the board.")
 @click.option("--off-centre", is_flag=True, help="Place each digit at a random spot.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Replay only the first N digits.")
-@click.option("--seed", type=int, default=0, help="Seed for --off-centre positions.")
+@click.option("--seed", type=SEED, default=0, help="Seed for --off-centre positions.")
 @report_options(after_the_command=True)
 @click.pass_context
 def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
@@ -257,26 +260,27 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=ExistingPath(dir_okay=False, path_type=Path))
-@click.option("--gap", "gaps", type=float, multiple=True, default=(0.25, 0.1, 0.0, -0.05),
+@click.option("--gap", "gaps", type=Number(-1, 10), multiple=True, default=(0.25, 0.1, 0.0, -0.05),
               help="Space between neighbouring digits' boxes, as a share of the digit height "
                    "(0: the boxes touch; below 0: they overlap); repeatable.")
 @click.option("--digits", "length", type=click.IntRange(1, 8), default=3, help="Digits in a number.")
-@click.option("--count", type=click.IntRange(1), default=300, help="Numbers written at each gap.")
-@click.option("--height", type=click.IntRange(16), default=180,
+@click.option("--count", type=click.IntRange(1, 1_000_000), default=300, help="Numbers written at each gap.")
+@click.option("--height", type=click.IntRange(16, 4096), default=180,
               help="Digit height in pixels; each digit varies by ±15 %, as does the baseline by ±5 %.")
-@click.option("--brush", type=click.IntRange(1), default=12, help="Brush width in pixels.")
-@click.option("--canvas", type=Size(), default="1024x600", help="Canvas size WxH, as on the board.")
-@click.option("--seed", type=int, default=0, help="Seed for choosing and placing the digits.")
+@click.option("--brush", type=click.IntRange(1, MAX_BRUSH), default=12, help="Brush width in pixels.")
+@click.option("--canvas", type=CANVAS, default="1024x600", help="Canvas size WxH, as on the board.")
+@click.option("--seed", type=SEED, default=0, help="Seed for choosing and placing the digits.")
 @report_options(after_the_command=True)
 @click.pass_context
 def numbers(ctx, files, gaps, length, count, height, brush, canvas, seed):
     """Write numbers from pen digits at each gap and read them back: the share read exactly,
     and the shares read as more or fewer digits than written, with strokes (as the board
     reads) and from the pixels alone."""
-    from ..measure.evaluation import more_and_fewer, read_numbers
+    from ..measure.evaluation import check_numbers_fit, more_and_fewer, read_numbers
     from ..data.pen import read_strokes
 
     digits = [d for path in files for d in read_strokes(path)]
+    check_numbers_fit(digits, gaps, count, length, seed, canvas, height)
     recognizer = Recognizer.load(ctx.obj["model"])
     rows, times, canvas_times = [], [], []
     with click.progressbar(gaps, label="writing and reading", file=sys.stderr) as bar:
@@ -311,7 +315,7 @@ def numbers(ctx, files, gaps, length, count, height, brush, canvas, seed):
 
 @cli.command()
 @click.argument("files", nargs=-1, type=ExistingPath(dir_okay=False, path_type=Path))
-@click.option("--brush", type=click.IntRange(1), default=None,
+@click.option("--brush", type=click.IntRange(1, MAX_BRUSH), default=None,
               help="Pen width in pixels [default: each mark's own pen].")
 @click.option("--per-kind", type=click.IntRange(1), default=None, help="Read only the first N marks of each kind.")
 @report_options(after_the_command=True)
@@ -375,8 +379,8 @@ def junk_table(rows: list[dict]) -> str:
 
 
 @cli.command()
-@click.option("--repeats", type=click.IntRange(10), default=500, help="Timed read() calls.")
-@click.option("--predict-repeats", type=click.IntRange(5), default=50,
+@click.option("--repeats", type=click.IntRange(10, 1_000_000), default=500, help="Timed read() calls.")
+@click.option("--predict-repeats", type=click.IntRange(5, 100_000), default=50,
               help="Timed calls of the seed's model.predict path.")
 @report_options(after_the_command=True)
 @click.pass_context

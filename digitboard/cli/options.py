@@ -74,12 +74,14 @@ class ExistingPath(click.Path):
 
 
 class Size(click.ParamType):
-    """WIDTHxHEIGHT in pixels, e.g. 1024x720, as a (width, height) tuple; at least `smallest`."""
+    """WIDTHxHEIGHT in pixels, e.g. 1024x720, as a (width, height) tuple; at least `smallest`,
+    and at most `most_pixels` in all when given."""
 
     name = "WxH"
 
-    def __init__(self, smallest: tuple[int, int] = (16, 16)):
+    def __init__(self, smallest: tuple[int, int] = (16, 16), most_pixels: int | None = None):
         self.smallest = smallest
+        self.most_pixels = most_pixels
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
@@ -90,6 +92,8 @@ class Size(click.ParamType):
             self.fail(f"size must look like WIDTHxHEIGHT, e.g. 1024x720, got {value!r}", param, ctx)
         if width < self.smallest[0] or height < self.smallest[1]:
             self.fail(f"{value} is too small: at least {self.smallest[0]}x{self.smallest[1]}", param, ctx)
+        if self.most_pixels is not None and width * height > self.most_pixels:
+            self.fail(f"{value} is too large: at most {self.most_pixels / 1e6:.1f} megapixels", param, ctx)
         return width, height
 
 

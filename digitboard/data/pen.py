@@ -24,6 +24,7 @@ PEN_SOURCES = {
               "CC BY 4.0 on Zenodo (the 1999 CD-ROM notice allowed research use only)",
 }
 MAX_COORDINATE = 1e6  # pen units or pixels: beyond this a coordinate is a broken file, not a drawing
+MAX_BRUSH = 1000      # px: no pen is wider (OpenCV draws lines at most 32,767 px thick)
 
 
 @dataclass

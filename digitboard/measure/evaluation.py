@@ -372,10 +372,21 @@ class WrittenNumber:
 def write_number(digits: list[PenDigit], gap: float, rng: np.random.Generator,
                  canvas_size: tuple[int, int] = (1024, 600), height: float = 180,
                  size_jitter: float = 0.15, baseline_jitter: float = 0.05, brush: int = 12) -> WrittenNumber:
-    """Write `digits` left to right: each `height` ± `size_jitter` tall, bottoms on a baseline
-    that wanders by ± `baseline_jitter` of the height, the boxes of neighbouring digits' pen
-    paths `gap` × height apart (0: the boxes touch, so the ink overlaps by a brush width;
-    < 0: the boxes overlap)."""
+    """Write `digits` left to right, placed by place_number, with a `brush`-wide pen."""
+    width, canvas_height = canvas_size
+    strokes = place_number(digits, gap, rng, canvas_size, height, size_jitter, baseline_jitter)
+    canvas = draw_strokes(strokes, np.zeros((canvas_height, width), np.uint8), brush)
+    return WrittenNumber("".join(d.label for d in digits), strokes, canvas)
+
+
+def place_number(digits: list[PenDigit], gap: float, rng: np.random.Generator,
+                 canvas_size: tuple[int, int] = (1024, 600), height: float = 180,
+                 size_jitter: float = 0.15, baseline_jitter: float = 0.05) -> list[np.ndarray]:
+    """The strokes of `digits` placed left to right on a canvas of `canvas_size`, each `height`
+    ± `size_jitter` tall, bottoms on a baseline that wanders by ± `baseline_jitter` of the
+    height, the boxes of neighbouring digits' pen paths `gap` × height apart (0: the boxes
+    touch, so the ink overlaps by a brush width; < 0: the boxes overlap); UserError, saying
+    so, when they do not fit the canvas."""
     width, canvas_height = canvas_size
     heights = height * rng.uniform(1 - size_jitter, 1 + size_jitter, len(digits))
     shapes = []
@@ -392,8 +403,13 @@ def write_number(digits: list[PenDigit], gap: float, rng: np.random.Generator,
         bottom = baseline + rng.uniform(-baseline_jitter, baseline_jitter) * height
         strokes += [s + (left, bottom - size[1]) for s in digit_strokes]
         left += size[0] + (gaps[index] if index < len(gaps) else 0)
-    canvas = draw_strokes(strokes, np.zeros((canvas_height, width), np.uint8), brush)
-    return WrittenNumber("".join(d.label for d in digits), strokes, canvas)
+    points = np.concatenate(strokes)
+    low, high = points.min(axis=0), points.max(axis=0)
+    if low.min() < -1 or high[0] > width or high[1] > canvas_height:  # as read() checks strokes
+        raise UserError(f"a number of {len(digits)} digits, {height:g} px tall, at gap {gap:g} is "
+                        f"{high[0] - low[0]:.0f}×{high[1] - low[1]:.0f} px (the pen's path) and does not fit "
+                        f"the {width}×{canvas_height} canvas: lower the height or the gap, or widen the canvas")
+    return strokes
 
 
 @dataclass
@@ -427,14 +443,29 @@ def read_numbers(recognizer: Recognizer, digits: list[PenDigit], gap: float, cou
     rng = np.random.default_rng(seed)
     result = NumbersResult(gap, [], [], [], [], [])
     for first in range(0, count, batch):
-        written = [write_number([digits[i] for i in rng.choice(len(digits), length, replace=len(digits) < length)],
-                                gap, rng, **writing) for _ in range(min(batch, count - first))]
+        written = [write_number(_chosen(digits, length, rng), gap, rng, **writing)
+                   for _ in range(min(batch, count - first))]
         _timed_reads(lambda number: recognizer.read(number.canvas, strokes=number.strokes), written,
                      result.with_strokes, result.read_ms)
         _timed_reads(lambda number: recognizer.read(number.canvas), written, result.canvas_only,
                      result.canvas_only_ms)
         result.labels.extend(number.label for number in written)
     return result
+
+
+def check_numbers_fit(digits: list[PenDigit], gaps, count: int, length: int = 3, seed: int = 0,
+                      canvas_size: tuple[int, int] = (1024, 600), height: float = 180) -> None:
+    """Place every number read_numbers would write at each gap, without drawing or reading
+    them: UserError for the first that does not fit the canvas (place_number)."""
+    for gap in gaps:
+        rng = np.random.default_rng(seed)
+        for _ in range(count):
+            place_number(_chosen(digits, length, rng), gap, rng, canvas_size, height)
+
+
+def _chosen(digits: list[PenDigit], length: int, rng: np.random.Generator) -> list[PenDigit]:
+    """`length` digits drawn at random, for one number."""
+    return [digits[i] for i in rng.choice(len(digits), length, replace=len(digits) < length)]
 
 
 def _timed_reads(read: Callable, numbers: list[WrittenNumber], digits: list[str], times: list[float]) -> None:
