@@ -20,7 +20,7 @@ from digitboard.data.images import (DIGIT_NAMES, IDX_IMAGES_MAGIC, IDX_LABELS_MA
 from digitboard.train.data import load_extra
 from digitboard.common.errors import UserError
 
-from conftest import write_idx, write_image
+from conftest import assert_one_line_error, run_train, write_idx, write_image
 
 
 class Echo(list):
@@ -52,6 +52,23 @@ def test_idx_dir_with_dotted_names_odd_size_and_no_test_split(tmp_path):
     assert np.array_equal(dataset.x_train, images)
     assert dataset.x_test.shape == (0, 16, 16) and dataset.y_test.shape == (0,)
     assert dataset.class_names == ["0", "1", "2", "3", "4"]
+
+
+@pytest.mark.parametrize("labels, found", [([*range(10), 255], "0-9, 255"), ([0, 1, 200], "0-1, 200"), ([3, 3], "3")])
+def test_idx_labels_that_leave_most_classes_empty_are_refused(tmp_path, labels, found):
+    """Issue 27: a stray 255 among 0-9 silently made a 256-class model (45 s and 11 GB to
+    evaluate); a few unused numbers (labels from 1, or 0, 1, 4 above) are still fine."""
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((len(labels), 28, 28)))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.array(labels))
+    classes = max(labels) + 1
+    with pytest.raises(UserError) as raised:
+        load_data(str(tmp_path))
+    assert str(raised.value) == (f"{tmp_path}: the labels are {found}: that is {classes} classes, "
+                                 f"{classes - len(set(labels))} of them without an image; IDX labels number "
+                                 "the classes from 0 (a few may be unused)")
+    result = run_train("--data", tmp_path, "--epochs", 1, "--out", tmp_path / "m.keras")
+    assert_one_line_error(result, f"Error: {tmp_path}: the labels are {found}: ")
+    assert not (tmp_path / "m.keras").exists()
 
 
 @settings(max_examples=25, deadline=None)

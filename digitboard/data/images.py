@@ -194,9 +194,25 @@ def load_idx_dir(directory: Path) -> Dataset:
     x_test, y_test = parts.get("test", (np.zeros((0,) + parts["train"][0].shape[1:], np.uint8),
                                         np.zeros(0, np.int64)))
     x_train, y_train = parts["train"]
-    n_classes = int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1
+    found = np.unique(np.concatenate([y_train, y_test]))
+    n_classes = int(found.max(initial=0)) + 1
+    if 2 * len(found) < n_classes:  # a stray label (255 among 0-9) would make a class of each number below it
+        raise UserError(f"{directory}: the labels are {_label_ranges(found)}: that is {n_classes} classes, "
+                        f"{n_classes - len(found)} of them without an image; IDX labels number the classes "
+                        f"from 0 (a few may be unused)")
     return Dataset(x_train, y_train, x_test, y_test,
                    class_names=[str(c) for c in range(n_classes)], source=str(directory))
+
+
+def _label_ranges(labels: np.ndarray) -> str:
+    """Sorted labels as runs: "0-9, 255"."""
+    runs = []
+    for label in labels.tolist():
+        if runs and label == runs[-1][1] + 1:
+            runs[-1][1] = label
+        else:
+            runs.append([label, label])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
 
 
 # ---------------------------------------------------------------- class folders
