@@ -259,6 +259,20 @@ def test_extra_unipen_is_drawn_into_model_inputs(make_unipen):
     assert zero[14, 14] < 64 < zero.max(axis=1)[14]  # a 0 has a hole in the middle
 
 
+def test_extra_stroke_json_is_pen_data_and_its_faults_are_named(tmp_path):
+    drawing = tmp_path / "drawing.json"
+    drawing.write_text('{"digits": [{"label": "1", "strokes": [[[50, 10], [50, 90]]]}], "canvas_size": [100, 100]}')
+    images, labels, _ = load_extra(drawing, DIGIT_NAMES)
+    assert images.shape == (1, 28, 28) and labels.tolist() == [1]
+    # it was read as UNIPEN text: "coordinates outside .PEN_DOWN/.PEN_UP: {"digits": …"
+    drawing.write_text('{"digits": [{"label": "1", "strokes": [[[50, 10], [NaN, 90]]]}]}')
+    with pytest.raises(UserError, match=r"^.*drawing.json: digit 0: a stroke holds NaN or infinite coordinates$"):
+        load_extra(drawing, DIGIT_NAMES)
+    drawing.write_text('{"digits": [{"label": "x", "strokes": [[[50, 10], [50, 90]]]}]}')
+    with pytest.raises(UserError, match=r"digit 0 is labelled 'x', not one of 0-9$"):
+        load_extra(drawing, DIGIT_NAMES)
+
+
 def test_extra_folder_with_a_single_class(tmp_path):
     for i in range(3):
         write_image(tmp_path / "drawn" / "7" / f"{i}.png", np.full((40, 40), 50 * i, np.uint8))

@@ -87,7 +87,7 @@ def moved_to_teach(ctx, param, value):
               help="Class-folder images as grayscale (1) or colour (3).")
 @click.option("--extra", multiple=True, type=ExistingPath(), default=RUN.extra,
               help="More training data (repeatable): a class-folder set such as datasets/drawn, "
-                   "or pen data in UNIPEN text format.")
+                   "or pen data (UNIPEN text, or the board's stroke JSON).")
 @click.option("--extra-repeat", type=click.IntRange(1, 1000), default=RUN.extra_repeat,
               help="Copies of each --extra sample in training: pen digits drawn anew at random "
                    "sizes and brushes, images repeated (each copy augmented anew).")

@@ -11,13 +11,14 @@ import numpy as np
 
 from ..common.errors import UserError
 from ..data.images import DIGIT_NAMES, Dataset, load_class_folders, load_data, subset
-from ..data.pen import PenDigit, read_unipen
+from ..data.pen import PenDigit, read_strokes
 from ..read.reading import NOT_A_DIGIT
 from .augment import drawn_anew, pen_renderings
 
 def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 0,
                echo: Callable[[str], None] = print):
-    """(images, labels, groups) from a class-folder set or a UNIPEN pen file, as 28×28 inputs.
+    """(images, labels, groups) from a class-folder set or a pen file (UNIPEN text or the
+    board's stroke JSON), as 28×28 inputs.
 
     Each sample appears `repeat` times: pen digits drawn anew each time at another size and
     brush through the board's own drawing and normalisation, images simply repeated. `groups`
@@ -27,7 +28,7 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
         raise UserError(f"--extra path does not exist: {path}")
     if path.is_file():
         rng = np.random.default_rng(seed)
-        samples = [digit for digit in read_unipen(path) if plausible(digit)]
+        samples = [digit for digit in read_strokes(path) if plausible(digit)]
         images = np.stack([image for s in samples for image in pen_renderings(s.strokes, repeat, rng, s.label)])
         labels = [s.label for s in samples for _ in range(repeat)]
     else:
@@ -43,8 +44,8 @@ def load_extra(path: Path, class_names: list[str], repeat: int = 1, seed: int = 
 
 
 def pen_digits(extra: list[str]) -> list[PenDigit]:
-    """The pen digits among `extra` sources: those of its UNIPEN files (plausible ones)."""
-    return [digit for path in extra if Path(path).is_file() for digit in read_unipen(Path(path))
+    """The pen digits among `extra` sources: those of its pen files (plausible ones)."""
+    return [digit for path in extra if Path(path).is_file() for digit in read_strokes(Path(path))
             if plausible(digit)]
 
 
