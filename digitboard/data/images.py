@@ -19,6 +19,7 @@ import numpy as np
 
 from ..common.errors import UserError
 from ..common.files import replacing
+from ..common.quiet import import_keras
 from ..common.paths import MNIST_CACHE
 
 MNIST_SHA256 = "06b0d1f124c4e5fa796686ade41a9b778edacc8622f2195a352ef479ad44fc16"
@@ -72,7 +73,7 @@ def _mnist_from_npz(path: Path) -> tuple:
 
 
 def _mnist_from_keras() -> tuple:
-    import keras
+    keras = import_keras()
 
     (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     return x_train, y_train.astype(np.uint8), x_test, y_test.astype(np.uint8)

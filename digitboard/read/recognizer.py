@@ -10,6 +10,7 @@ import numpy as np
 from ..common.errors import UserError
 from ..common.files import write_bytes
 from ..common.paths import DEFAULT_MODEL
+from ..common.quiet import import_tensorflow
 from .image import INK_THRESHOLD, SIDE, as_canvas
 from .ink import find_digits, read_ink
 from .lite import Call, InsideCall, LiteCall, compiled_call, tensorflow_call
@@ -177,7 +178,7 @@ def check_size(shape: tuple, strokes) -> None:
 def _cap_tensorflow_threads(threads: int | None) -> None:
     if threads is None:
         return
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     try:
         tf.config.threading.set_intra_op_parallelism_threads(threads)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..common.quiet import import_tensorflow
 from ..data.pen import brush_for, draw_pen_digit
 from ..read.image import normalize_digit
 
@@ -21,7 +22,7 @@ def make_augmenter(seed: int, size: tuple[int, int] = (28, 28)):
     (h, w) of other image sets moves the centre and scales the shift and the warp. Returns a
     tf.data map over batches (images (n, h, w, c) float32, labels)."""
     import cv2
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     rng = np.random.default_rng(seed)
     height, width = size

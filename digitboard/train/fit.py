@@ -16,6 +16,7 @@ import numpy as np
 
 from ..common.errors import UserError
 from ..common.files import replacing
+from ..common.quiet import import_keras, import_tensorflow
 from ..data.pen import pen_source
 from ..read.lite import write_lite_files
 from ..read.model_files import (CURVES, HISTORY, REPLAY, STROKES, install_unit, load_model_file, model_card,
@@ -57,7 +58,7 @@ class TrainConfig:
 
 
 def make_datasets(x_train, y_train, x_val, y_val, batch_size: int, augment: bool, seed: int):
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     from .augment import make_augmenter
 
@@ -97,7 +98,7 @@ def _atomic_checkpoint_callbacks(out: Path, monitor: str, decayed_from: int):
     one step, so an interrupted save can never leave a half-written model at `out`;
     `saver.published` says whether it was saved at all. Epochs before `decayed_from` are
     saved too, so that a Ctrl-C there keeps something."""
-    import keras
+    keras = import_keras()
 
     class SaveBest(keras.callbacks.Callback):
         def __init__(self):
@@ -181,7 +182,7 @@ def kept_epoch(val_losses: list[float], decayed_from: int) -> int | None:
 
 def learning_rate(config: TrainConfig, steps_per_epoch: int):
     """The learning-rate schedule (or the fixed rate) for a run of config.epochs epochs."""
-    import keras
+    keras = import_keras()
 
     total = steps_per_epoch * config.epochs
     if config.schedule == "cosine":  # warm up from a tenth of the peak, then decay to the end
@@ -200,7 +201,7 @@ def learning_rate(config: TrainConfig, steps_per_epoch: int):
 
 def make_optimizer(config: TrainConfig, rate):
     """Adam or SGD at `rate` (a schedule or a number)."""
-    import keras
+    keras = import_keras()
 
     if config.optimizer == "sgd":
         return keras.optimizers.SGD(rate, momentum=config.momentum)
@@ -214,7 +215,7 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
     """Seed, split, build and compile: what a training and a grid trial share. Member k of
     an ensemble is seeded seed + k, on the validation split of `config.seed`.
     Returns (model, device, training images, (x_train, y_train), (x_val, y_val))."""
-    import keras
+    keras = import_keras()
 
     from ..data.images import as_model_input
     from .data import split_validation
@@ -249,7 +250,7 @@ def _prepare(data: Dataset, config: TrainConfig, init_from: Path | None,
 def early_stopping(config: TrainConfig, decayed_from: int):
     """Stop after config.patience epochs without a new low of MONITOR, counted only from epoch
     `decayed_from` (first_decayed_epoch), once the learning rate has decayed."""
-    import keras
+    keras = import_keras()
 
     return keras.callbacks.EarlyStopping(monitor=MONITOR, mode="min", patience=config.patience,
                                          start_from_epoch=decayed_from)
@@ -258,7 +259,7 @@ def early_stopping(config: TrainConfig, decayed_from: int):
 def _epoch_lines(epochs: int, echo: Callable[[str], None]):
     """A callback echoing one line per epoch (Keras' own log without a terminal takes two):
     `epoch 3/16 - 41s - accuracy: 0.9712 - loss: 0.0934 - val_accuracy: … - val_loss: …`."""
-    import keras
+    keras = import_keras()
 
     class EpochLine(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -326,7 +327,7 @@ def fit(data: Dataset, config: TrainConfig, out: Path, history: Path, init_from:
     `history` (CSV). `member` k of an ensemble starts from seed + k (its weights, shuffling
     and augmentation) on the same validation split as the others. A loss that is no longer
     a number ends the run: the epochs before it are kept, or if there are none, a UserError."""
-    import keras
+    keras = import_keras()
 
     model, _, _, (x_train, y_train), (x_val, y_val) = _prepare(data, config, init_from, echo, member)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -425,7 +426,7 @@ def _fit_all(data: Dataset, config: TrainConfig, out: Path, unit: Path, init_fro
     """Fit the run's image model at `out`, or each member of an ensemble (then saved as one
     at `out`); the history goes into the companion folder `unit`. Returns what each fit did,
     and the members' models."""
-    import keras
+    keras = import_keras()
 
     from .networks import ensemble
 
@@ -455,7 +456,7 @@ def _fit_all(data: Dataset, config: TrainConfig, out: Path, unit: Path, init_fro
 def _card(data: Dataset, config: TrainConfig, out: Path, fitted: list[Fitted], members: list,
           init_from: Path | None, extra_sources: list[str], command: str, config_file: str | None) -> dict:
     """The card of the model at `out`, scored on the data's test split."""
-    import keras
+    keras = import_keras()
 
     from ..data.images import as_model_input
 
@@ -490,7 +491,7 @@ def _card(data: Dataset, config: TrainConfig, out: Path, fitted: list[Fitted], m
 
 def _evaluate(model, images: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     """(loss, accuracy) of a classifier on a labelled set, rounded for a card."""
-    import keras
+    keras = import_keras()
 
     probs = model.predict(images, batch_size=512, verbose=0)
     loss = float(np.mean(keras.losses.sparse_categorical_crossentropy(labels, probs)))
@@ -560,7 +561,7 @@ def train_stroke_model(digits: list, folder: Path, epochs: int, copies: int | No
     are no digit) as an 11th class when there are any, and save it, and a sample of its
     training paths to teach it with later, into a unit's companion `folder`; returns what
     the model card records of it."""
-    import keras
+    keras = import_keras()
 
     from ..read.trajectory import STROKE_WEIGHT
     from .networks import build_stroke_model

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..common.errors import UserError
 from ..common.files import partial_name
+from ..common.quiet import import_keras, import_tensorflow
 from ..data.drawings import Drawings
 
 STEPS = 200               # optimizer steps of one teach
@@ -190,7 +191,7 @@ def personalise(base: Path, drawings: Drawings, out: Path, replay, test=None, st
     taught the drawings' strokes (`out`'s stroke model), or kept as it is when they have none.
     `on_step(step, steps)` hears of every PROGRESS_EVERY optimizer steps, `echo` of what
     happened. Returns the card."""
-    import keras
+    keras = import_keras()
 
     from ..read.lite import write_lite_files
     from ..read.model_files import (REPLAY, STROKES, companion, install_unit, load_model_file, model_card,
@@ -281,7 +282,7 @@ def teach_image_model(model, person: tuple[np.ndarray, np.ndarray], replay: Repl
     PERSON_SHARE of each the person's drawings and the rest `replay`'s, every copy augmented
     anew; Adam decaying from PEAK_RATE to nothing, normalisation statistics frozen (settled on
     far more data than a few dozen drawings). Calls `on_step(i, steps)` as it goes."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     from .augment import make_augmenter
 
@@ -324,7 +325,7 @@ def teach_stroke_model(model, replay: Path | None, person: list[tuple[list, int]
 def _compile_for_teaching(model, steps: int) -> None:
     """Normalisation statistics frozen (settled on far more data than a person draws); Adam
     decaying from PEAK_RATE to nothing over `steps`, STEPS_AT_ONCE steps a call."""
-    import keras
+    keras = import_keras()
 
     from .networks import all_layers
 
@@ -338,7 +339,7 @@ def _compile_for_teaching(model, steps: int) -> None:
 
 def _progress(steps: int, on_step: Callable[[int, int], None]):
     """A Keras callback calling `on_step(i, steps)` every PROGRESS_EVERY steps and at the end."""
-    import keras
+    keras = import_keras()
 
     class Progress(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
