@@ -61,3 +61,37 @@ def test_training_prints_no_chatter_and_a_bad_folder_its_one_line(tmp_path):
     assert "best epoch 1/1" in done.stdout
     done = python("", "train.py", "--data", str(tmp_path / "no-such-folder"), "--out", str(tmp_path / "n.keras"))
     assert (done.returncode, done.stderr) == (2, f"Error: data path does not exist: {tmp_path / 'no-such-folder'}\n")
+
+
+BOARD_CRASH = """
+import os, sys
+from digitboard.board import loop
+from digitboard.cli.board import main
+
+real_draw = loop.draw
+
+def draw(*args, **kwargs):  # the loop crashes in the first frame after the reader starts importing TensorFlow
+    if "tensorflow" in sys.modules:
+        raise RuntimeError("a bug in the frame loop")
+    return real_draw(*args, **kwargs)
+
+loop.draw = draw
+sys.argv = ["board.py", "--kiosk", "--model", sys.argv[1], "--log", sys.argv[2]]
+main()
+"""
+
+
+def test_a_crash_of_the_kiosk_board_while_tensorflow_loads_leaves_its_traceback(tmp_path, tiny_model, monkeypatch):
+    """The board as the kiosk's supervisor runs it (its stderr goes to the kiosk log): before,
+    its traceback went to /dev/null with TensorFlow's chatter, and the process aborted (134)."""
+    alone = tmp_path / "alone" / "m.keras"  # no companions: the reader loads it with Keras
+    alone.parent.mkdir()
+    alone.write_bytes(tiny_model.read_bytes())
+    for name, value in (("SDL_VIDEODRIVER", "dummy"), ("SDL_AUDIODRIVER", "dummy"),
+                        ("DIGITBOARD_HEARTBEAT", str(tmp_path / "heartbeat"))):
+        monkeypatch.setenv(name, value)
+    done = python(BOARD_CRASH, str(alone), str(tmp_path / "kiosk.log"), timeout=180)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("Traceback (most recent call last):"), done.stderr
+    assert done.stderr.rstrip().endswith("RuntimeError: a bug in the frame loop")
+    assert "absl" not in done.stderr and "oneDNN" not in done.stderr
