@@ -258,6 +258,18 @@ def test_a_number_no_run_can_use_is_refused_before_any_work(tmp_path, command, o
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("command", [["mnist", "--limit", 5], ["strokes", "two.tra"], ["junk"], ["images", "."]])
+def test_a_reports_folder_that_cannot_be_made_is_one_line_before_any_work(tmp_path, monkeypatch, command):
+    """It was a traceback (NotADirectoryError) once all the reading was done."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(evaluate, "Recognizer", None)  # nothing may load a model
+    monkeypatch.setattr(evaluate, "load_classifier", None)
+    (tmp_path / "two.tra").write_text(UNIPEN)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    result = CliRunner().invoke(evaluate.cli, ["--out", "notes.txt/reports", *map(str, command)])
+    assert_one_line_error(result, "Error: --out notes.txt/reports: cannot write the reports there: Not a directory")
+
+
 @pytest.mark.parametrize("args, size", [(["--gap", 5], "2"), (["--digits", 8, "--gap", 2], "8"),
                                         (["--height", 590], "2")])
 def test_numbers_that_do_not_fit_the_canvas_are_named_so(tmp_path, stroke_counter, args, size):

@@ -10,6 +10,7 @@ command (`evaluate.py --json mnist` or `evaluate.py mnist --json`); after wins.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -26,6 +27,20 @@ from ..read.recognizer import MAX_CANVAS_PIXELS, Recognizer
 SURE = 0.9  # confidence at which a reading should be right
 SEED = click.IntRange(0, 2**32 - 1)           # what numpy takes as a seed
 CANVAS = Size(most_pixels=MAX_CANVAS_PIXELS)  # what read() takes
+
+
+def reports_to(ctx) -> Path:
+    """--out, made and shown to take files before any work (a folder that cannot be made was
+    a traceback once all the reading was done)."""
+    out = ctx.obj["out"]
+    probe = out / f".{os.getpid()}.write-test"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+        probe.unlink()
+    except OSError as err:
+        raise UserError(f"--out {out}: cannot write the reports there: {err.strerror or err}") from None
+    return out
 
 
 def finish(ctx, summary: dict, text: str) -> None:
@@ -128,6 +143,7 @@ def mnist(ctx, limit, through_read):
     from ..measure.evaluation import classify_all
     from ..read.reading import NOT_A_DIGIT
 
+    reports_to(ctx)
     recognizer = Recognizer.load(ctx.obj["model"])
     data = load_mnist(echo=lambda m: click.echo(m, err=True))
     images, labels = data.x_test[:limit], data.y_test[:limit].astype(np.int64)
@@ -174,6 +190,7 @@ def images(ctx, directory, limit):
     from ..measure.evaluation import predict_images
     from ..data.images import subset
 
+    reports_to(ctx)
     model, class_names = load_classifier(ctx.obj["model"])
     height, width, channels = model.input_shape[1:]
     if height != width:
@@ -222,6 +239,7 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
     from ..data.pen import brush_for, read_strokes
 
     width, height = canvas
+    reports_to(ctx)
     digits = [d for path in files for d in read_strokes(path)][:limit]
     recognizer = Recognizer.load(ctx.obj["model"])
     style = DrawingStyle((width, height), size, brush, off_centre)
@@ -330,6 +348,7 @@ def junk(ctx, files, brush, per_kind):
                                       read_junk)
     from ..measure.plots import plot_gallery
 
+    reports_to(ctx)
     files = files or (JUNK_SET,)
     marks = [m for path in files for m in load_marks(path)]
     if per_kind is not None:
@@ -343,7 +362,6 @@ def junk(ctx, files, brush, per_kind):
         result = read_junk(recognizer, marks, brush, progress)
     rows = junk_figures(result)
     out = ctx.obj["out"]
-    out.mkdir(parents=True, exist_ok=True)
     shown = misread_marks(result)
     captions = [f"ring {m.label}" if m.kind == RING else m.text or m.kind[:7]
                 for m in (result.marks[i] for i in shown)]
