@@ -242,7 +242,7 @@ BAD_NUMBERS = [("numbers", "--gap", "nan"), ("numbers", "--gap", "inf"), ("numbe
                ("numbers", "--gap", "-5"), ("numbers", "--height", "5000"), ("numbers", "--seed", "-1"),
                ("numbers", "--brush", "100000"), ("numbers", "--canvas", "100000x100000"),
                ("numbers", "--count", "99999999999999999999"), ("strokes", "--seed", "-1"),
-               ("strokes", "--brush", "100000"), ("strokes", "--canvas", "5000x5000"),
+               ("strokes", "--brush", "100000"), ("strokes", "--canvas", "10000x10000"),
                ("junk", "--brush", "100000"), ("bench", "--repeats", "99999999999999999999")]
 
 

@@ -27,7 +27,7 @@ GPU_DEVICES = ("/dev/nvidia0", "/dev/kfd", "/dev/dxg")
 # What no person draws, refused or left unread before any work (read_marks): 2026-12-01, on
 # a loaded 2-core machine, a 10000×10000 canvas of noise read in 73 s (5.4 GB) and 10,000
 # random strokes in 177 s (7.1 GB).
-MAX_CANVAS_PIXELS = 4096 * 4096  # a larger canvas is a photo or a scan (a 4K screen has 8.3 megapixels)
+MAX_CANVAS_PIXELS = 7680 * 4320  # the largest screen the board may fill (8K); a larger canvas is a photo or a scan
 MAX_CANVAS_STROKES = 500         # a board full of numbers holds a hundred or two; 500 random strokes read in ~1.6 s
 MAX_CANVAS_POINTS = 100_000      # pen points in all strokes: over a minute and a half of drawing at 1000 Hz
 MAX_INK_SHARE = 0.5              # a canvas more ink than not is filled or a photo: no digits are read on it
