@@ -689,6 +689,16 @@ class TestCommand:
         result = CliRunner().invoke(board_command.main, ["--size", size])
         assert result.exit_code == 2 and "--size" in result.output
 
+    @pytest.mark.parametrize("args, message", [
+        (["--size", "20000x1000"], "20000x1000 is too large: at most 16384 pixels a side"),  # pygame.error before
+        (["--size", "9000x9000"], "9000x9000 is too large: at most 33.2 megapixels"),  # what read() takes
+        (["--idle", "nan"], "nan is not a finite number"),  # the kiosk never cleared
+        (["--attract", "inf"], "inf is not a finite number")])
+    def test_sizes_and_seconds_no_board_can_use(self, args, message):
+        result = CliRunner().invoke(board_command.main, [*args, "--replay", "x.json"])
+        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+        assert result.output.rstrip().endswith(f"Error: Invalid value for '{args[0]}': {message}")
+
     def test_help_shows_every_option_with_its_default(self):
         result = CliRunner().invoke(board_command.main, ["--help"])
         assert result.exit_code == 0

@@ -21,14 +21,16 @@ import click
 
 from ..board.loop import MAX_REPLAY_DIGITS, REPLAY_TIMEOUT_S, BoardOptions, replay_number, run_board
 from ..board.reader import BOARD_THREADS
-from ..read.recognizer import Recognizer
+from ..read.recognizer import MAX_CANVAS_PIXELS, Recognizer
 from ..board.state import ATTRACT_AFTER_IDLES, load_demo_digits, settled
 from ..board.supervisor import HEARTBEAT_ENV, default_log, exec_supervisor
 from ..board.words import LANGUAGES
 from ..common.errors import UserError
 from ..common.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
 from ..data.pen import read_drawing
-from .options import Command, ExistingPath, Size
+from .options import Command, ExistingPath, Number, Size
+
+SDL_LARGEST = 16384  # px: SDL opens no wider or taller window ("Window is too large")
 
 
 @click.command(cls=Command, context_settings={"show_default": True})
@@ -37,9 +39,9 @@ from .options import Command, ExistingPath, Size
 @click.option("--kiosk", is_flag=True,
               help="Unattended: fullscreen, large type, idle clear, attract loop, restarted when it "
                    "crashes or hangs; quit with Ctrl+Shift+Q.")
-@click.option("--idle", type=click.FloatRange(1), default=30.0, metavar="SECONDS",
+@click.option("--idle", type=Number(1), default=30.0, metavar="SECONDS",
               help="Kiosk: seconds without input before the board clears.")
-@click.option("--attract", type=click.FloatRange(1), default=None, metavar="SECONDS",
+@click.option("--attract", type=Number(1), default=None, metavar="SECONDS",
               show_default=f"{ATTRACT_AFTER_IDLES} x --idle",
               help="Kiosk: seconds without input before it plays demo numbers (once the model reads).")
 @click.option("--lang", "language", type=click.Choice(LANGUAGES), default="en",
@@ -55,7 +57,8 @@ from .options import Command, ExistingPath, Size
 @click.option("--stats", is_flag=True,
               help="At exit print one JSON line: frame rate and times, read time, seconds to the first "
                    "frame and the first reading, peak memory.")
-@click.option("--size", type=Size(smallest=(320, 240)), default="1024x720",
+@click.option("--size", type=Size(smallest=(320, 240), most_pixels=MAX_CANVAS_PIXELS, largest=SDL_LARGEST),
+              default="1024x720",
               help="Window size WIDTHxHEIGHT (the kiosk is fullscreen).")
 @click.option("--fps", type=click.IntRange(10, 240), default=60, help="Frame-rate cap.")
 @click.option("--allow-teach", is_flag=True,

@@ -75,13 +75,15 @@ class ExistingPath(click.Path):
 
 class Size(click.ParamType):
     """WIDTHxHEIGHT in pixels, e.g. 1024x720, as a (width, height) tuple; at least `smallest`,
-    and at most `most_pixels` in all when given."""
+    at most `largest` on either side and `most_pixels` in all when given."""
 
     name = "WxH"
 
-    def __init__(self, smallest: tuple[int, int] = (16, 16), most_pixels: int | None = None):
+    def __init__(self, smallest: tuple[int, int] = (16, 16), most_pixels: int | None = None,
+                 largest: int | None = None):
         self.smallest = smallest
         self.most_pixels = most_pixels
+        self.largest = largest
 
     def convert(self, value, param, ctx):
         if isinstance(value, tuple):
@@ -92,6 +94,8 @@ class Size(click.ParamType):
             self.fail(f"size must look like WIDTHxHEIGHT, e.g. 1024x720, got {value!r}", param, ctx)
         if width < self.smallest[0] or height < self.smallest[1]:
             self.fail(f"{value} is too small: at least {self.smallest[0]}x{self.smallest[1]}", param, ctx)
+        if self.largest is not None and max(width, height) > self.largest:
+            self.fail(f"{value} is too large: at most {self.largest} pixels a side", param, ctx)
         if self.most_pixels is not None and width * height > self.most_pixels:
             self.fail(f"{value} is too large: at most {self.most_pixels / 1e6:.1f} megapixels", param, ctx)
         return width, height
