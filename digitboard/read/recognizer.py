@@ -30,6 +30,8 @@ GPU_DEVICES = ("/dev/nvidia0", "/dev/kfd", "/dev/dxg")
 MAX_CANVAS_PIXELS = 7680 * 4320  # the largest screen the board may fill (8K); a larger canvas is a photo or a scan
 MAX_CANVAS_STROKES = 500         # a board full of numbers holds a hundred or two; 500 random strokes read in ~1.6 s
 MAX_CANVAS_POINTS = 100_000      # pen points in all strokes: over a minute and a half of drawing at 1000 Hz
+                                 # (each run of strokes is redrawn point by point: 500 scribbles of 200
+                                 # points, within both bounds, still read in 11 s)
 MAX_INK_SHARE = 0.5              # a canvas more ink than not is filled or a photo: no digits are read on it
 
 
@@ -141,8 +143,10 @@ class Recognizer:
 
         What no person draws is refused (UserError) before any work: a canvas over
         MAX_CANVAS_PIXELS, more than MAX_CANVAS_STROKES strokes or MAX_CANVAS_POINTS points, or
-        (ink.find_digits) more than MAX_INK_PARTS separate pieces of ink; a canvas more than
-        MAX_INK_SHARE ink (filled, a photo) reads as nothing."""
+        (ink.find_digits, without strokes) more than MAX_INK_PARTS pieces of ink or holes in
+        them, or marks drawn round each other over MAX_BOXED pixels; a canvas more than
+        MAX_INK_SHARE ink (filled, a photo) reads as nothing, and the board that sent it is
+        not told off."""
         canvas = np.asarray(canvas)
         check_size(canvas.shape, strokes)
         canvas = as_canvas(canvas)
@@ -156,8 +160,8 @@ class Recognizer:
 
 def check_size(shape: tuple, strokes) -> None:
     """UserError for a canvas of `shape` larger than MAX_CANVAS_PIXELS, or `strokes` more or
-    longer than MAX_CANVAS_STROKES and MAX_CANVAS_POINTS (what check_strokes would take seconds
-    to look through); the strokes' form is check_strokes' to judge."""
+    longer than MAX_CANVAS_STROKES and MAX_CANVAS_POINTS (grouping them would take minutes and
+    gigabytes); the strokes' form is check_strokes' to judge."""
     if len(shape) >= 2 and shape[0] * shape[1] > MAX_CANVAS_PIXELS:
         raise UserError(f"the canvas is {shape[1]}×{shape[0]} ({shape[0] * shape[1] / 1e6:.1f} megapixels); "
                         f"read() takes at most {MAX_CANVAS_PIXELS / 1e6:.1f}: shrink it or crop it to the writing")
