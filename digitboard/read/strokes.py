@@ -39,6 +39,7 @@ RING_SLACK = 0.1           # …and reach out of it by at most this share of its
 WIDE_PENALTY = 6.0         # log-score cost per unit of aspect beyond MAX_ASPECT
 RENDER_HEIGHT = 120        # pixels: strokes are redrawn this tall for the classifier…
 RENDER_BRUSH = 6           # …with this pen, as pen data is drawn for training
+RENDER_SLACK = 0.25        # px as redrawn: a stroke's points closer than this to its line are left out
 
 
 # ---------------------------------------------------------------- strokes in
@@ -101,6 +102,9 @@ def render_strokes(strokes: list[np.ndarray]) -> np.ndarray:
     size = np.ceil(extent * scale).astype(int) + 2 * margin + 1
     ink = np.zeros((size[1], size[0]), np.uint8)
     shift = 4  # sub-pixel coordinates in 1/16 px
+    # a mouse stroke has a point every pixel or so: drawn smaller, most lie within a fraction of
+    # a pixel of the line through their neighbours, and only slow the drawing down
+    strokes = [simplify(stroke, RENDER_SLACK / scale) for stroke in strokes]
     polylines = [np.round(((s - low) * scale + margin) * (1 << shift)).astype(np.int32) for s in strokes]
     cv2.polylines(ink, polylines, False, 255, RENDER_BRUSH, cv2.LINE_AA, shift)
     for line in polylines:
