@@ -5,9 +5,11 @@
 
 A benchmark is one file in docs/results/: {"command": "...", "date": "YYYY-MM-DD",
 "result": {...}, "note": "..." (optional)}. `result` is the JSON line the command printed
-(evaluate.py --json, board.py --stats, benchmarks/personalise.py --json) or, for train.py,
-figures from the run's card. To add a figure: run the command, save its line there, run
-this script. Pure stdlib, so it runs before anything is installed.
+(evaluate.py --json, board.py --stats, benchmarks/personalise.py --json,
+benchmarks/kiosk_restart.py, benchmarks/soak_board.py) or, for train.py, figures from the
+run's card. To add a figure: run the command, save its line there, run this script. Pure
+stdlib, so it runs before anything is installed. --results and --page point it elsewhere
+(the tests write a page from sample files in a temporary folder).
 """
 
 from __future__ import annotations
@@ -22,8 +24,18 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "best.keras"
 RESULTS = ROOT / "docs" / "results"
 PAGE = ROOT / "docs" / "results.md"
-EVALUATE_COMMANDS = ("mnist", "images", "strokes", "numbers", "bench")
-SCRIPTS = {"board.py": "board", "personalise.py": "teach", "train.py": "train"}
+EVALUATE_COMMANDS = ("mnist", "images", "strokes", "junk", "numbers", "bench")
+SCRIPTS = {"board.py": "board", "personalise.py": "teach", "train.py": "train", "kiosk_restart.py": "kiosk",
+           "soak_board.py": "soak"}
+# Pen files by name (benchmarks/split_pendigits.py and split_unipen.py write the held-out ones).
+PEN_SETS = {"pendigits-orig.tra": "pendigits, writers 1–30",
+            "pendigits-train.tra": "pendigits, writers 1–24",
+            "pendigits-holdout.tra": "pendigits writers 25–30 (held out)",
+            "unipen-train.tra": "UNIPEN, the writers and sites not held out",
+            "unipen-holdout-writers.tra": "UNIPEN writers (20 % of them, held out)",
+            "unipen-holdout-sites.tra": "UNIPEN sites imp and tos (held out: other tablets)"}
+JUNK_GROUPS = ("made marks", "letters and symbols", "all junk")  # evaluation.junk_figures' rows of a group
+RING = "ring_around"                                               # the kind of a ring around a digit
 
 
 def card_path(model: Path = MODEL) -> Path:
@@ -34,6 +46,12 @@ def card_path(model: Path = MODEL) -> Path:
         if (model.with_name(f"{model.stem}.{tag}") / "card.json").exists():
             return model.with_name(f"{model.stem}.{tag}") / "card.json"
     return model.with_suffix(".json")
+
+
+def shown(path: Path) -> Path:
+    """A path as the page names it: from the repository root when within it."""
+    path = path.resolve()
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def kind(command: str) -> str:
@@ -49,8 +67,20 @@ def model_of(command: str) -> str:
     return words[words.index("--model") + 1] if "--model" in words[:-1] else "models/best.keras"
 
 
+def pen_set(command: str) -> str:
+    """The pen files a command reads, named by PEN_SETS (else by file name)."""
+    files = [w.rsplit("/", 1)[-1] for w in command.split() if w.endswith((".tra", ".txt"))]
+    return " + ".join(PEN_SETS.get(f, f"`{f}`") for f in files) or "?"
+
+
 def pct(x, digits: int = 2) -> str:
     return "–" if x is None else f"{100 * x:.{digits}f} %"
+
+
+def both(r: dict, key: str, prefix: str = "", digits: int = 1) -> str:
+    """<prefix><key> with strokes / <prefix>canvas_only_<key> from the canvas alone; "–" when neither."""
+    strokes, canvas = r.get(prefix + key), r.get(f"{prefix}canvas_only_{key}")
+    return "–" if strokes is None and canvas is None else f"{pct(strokes, digits)} / {pct(canvas, digits)}"
 
 
 def seconds(s: float) -> str:
@@ -74,7 +104,7 @@ def when(e: dict) -> list[str]:
 def shipped(card: dict, path: Path) -> list[str]:
     lines = ["## The shipped model", ""]
     if not card:
-        return lines + [f"No card at `{path.relative_to(ROOT)}`.", ""]
+        return lines + [f"No card at `{shown(path)}`.", ""]
     members, strokes = card.get("members", []), card.get("stroke_model", {})
     rows = [["trained on", " + ".join([card.get("data", "?"), *card.get("extra", [])])
              + f": {card.get('train_samples', 0):,} images, {card.get('validation_samples', 0):,} for validation"],
@@ -83,47 +113,99 @@ def shipped(card: dict, path: Path) -> list[str]:
             ["MNIST test (Keras)", f"{pct(card.get('test_accuracy'))}, loss {card.get('test_loss')}"],
             *([f"member, seed {m['seed']}", f"{pct(m['test_accuracy'])}, kept epoch {m['best_epoch']} "
                f"of {m['epochs_run']}"] for m in members)]
+    if len(card.get("class_names", [])) == 11:
+        rows.append(["reads", "the ten digits and \"not a digit\"" + (
+            f", taught by {card['not_a_digit_marks']:,} marks that are not digits" if "not_a_digit_marks" in card else "")])
     if strokes:
         rows.append(["stroke model", f"{strokes['parameters']:,} parameters, {strokes['paths']:,} paths from "
-                                     f"{strokes['pen_digits']:,} pen digits, weight {strokes['weight']}"])
+                                     f"{strokes['pen_digits']:,} pen digits"
+                                     + (f" and {strokes['marks']:,} marks" if strokes.get("marks") else "")
+                                     + f", weight {strokes['weight']}"])
     if "wall_time_s" in card:
         rows.append(["training time", f"{seconds(card['wall_time_s'])} in all"
                      + (f" (the stroke model {seconds(strokes['wall_time_s'])})" if "wall_time_s" in strokes else "")
                      + f" on {card.get('device', '?')}, {card.get('platform', '?')}"])
-    return lines + [f"From its card, `{path.relative_to(ROOT)}`: trained {card.get('date', '?')[:10]} by "
-                    f"`{card.get('command', '?')}`.", ""] + table(["", ""], rows)
+    sources = [f"- `{name}`: {text}" for name, text in card.get("sources", {}).items()]
+    return lines + [f"From its card, `{shown(path)}`: trained {card.get('date', '?')[:10]} by "
+                    f"`{card.get('command', '?')}`.", ""] + table(["", ""], rows) + (
+        ["Its sources, from the card:", "", *sources, ""] if sources else [])
 
 
 def mnist(entries: list[dict]) -> list[str]:
-    rows = [[f"`{model_of(e['command'])}`", pct(r.get("accuracy")), r.get("loss", "–"), f"{r.get('n', 0):,}", *when(e)]
+    def read_as(e):
+        if kind(e["command"]) == "images":
+            return "class-folder test split, at the model's image size"
+        if e["result"].get("read"):
+            return "MNIST test, each pasted 300 px tall on a 960×600 board canvas and read by `read()`"
+        return "MNIST test, the 28×28 images"
+    rows = [[f"`{model_of(e['command'])}`", read_as(e), pct(r.get("accuracy")), r.get("loss", "–"),
+             pct(r.get("split")), pct(r.get("rejected")), f"{r.get('n', 0):,}", *when(e)]
             for e in entries for r in [e["result"]]]
-    return ["## Test sets, read through `read()`", ""] + table(
-        ["model", "accuracy", "loss", "images", "date", "command"], rows) + notes(entries)
+    return ["## Test sets", "",
+            "Split: read as several digits. Rejected: read as \"not a digit\", or through `read()` no digit "
+            "found.", ""] + table(
+        ["model", "read as", "accuracy", "loss", "split", "rejected", "images", "date", "command"],
+        rows) + notes(entries)
 
 
 def strokes(entries: list[dict]) -> list[str]:
     def drawn(r):
         return f"{r['size']} px, brush {r['brush'] or 'of the board'}" + (", off-centre" if r["off_centre"] else "")
-    rows = [[f"`{model_of(e['command'])}`", f"{r['n']:,}", drawn(r), pct(r.get("accuracy")),
-             pct(r.get("sure_accuracy")), pct(r.get("canvas_only_accuracy")),
-             pct(r.get("canvas_only_sure_accuracy")), *when(e)] for e in entries for r in [e["result"]]]
+    def split(r, prefix=""):
+        if r.get(f"{prefix}split") is None and r.get(f"{prefix}rejected") is None:
+            return "–"
+        return f"{pct(r.get(f'{prefix}split'))} / {pct(r.get(f'{prefix}rejected'))}"
+    rows = [[f"`{model_of(e['command'])}`", pen_set(e["command"]), f"{r['n']:,}", drawn(r), pct(r.get("accuracy")),
+             pct(r.get("sure_accuracy")), split(r), pct(r.get("canvas_only_accuracy")),
+             pct(r.get("canvas_only_sure_accuracy")), split(r, "canvas_only_"), *when(e)]
+            for e in entries for r in [e["result"]]]
     return ["## Pen digits, drawn on a board canvas and read back", "",
             "With strokes, as the board reads; from the canvas alone, as a picture is read. "
-            "\"Sure, right\": of the readings at confidence 0.9 or more, the share that is right.", ""] + table(
-        ["model", "digits", "drawn", "with strokes", "sure, right", "canvas only", "sure, right", "date", "command"],
-        rows) + notes(entries)
+            "\"Sure, right\": of the readings at confidence 0.9 or more, the share that is right. "
+            "\"Split / rejected\": the share read as several digits / as none. A held-out set is split off by "
+            "`benchmarks/split_pendigits.py` or `split_unipen.py`, for a model trained without it.", ""] + table(
+        ["model", "set", "digits", "drawn", "with strokes", "sure, right", "split / rejected", "canvas only",
+         "sure, right", "split / rejected", "date", "command"], rows) + notes(entries)
+
+
+def junk(entries: list[dict]) -> list[str]:
+    def pen(r):
+        return "each mark's own" if r.get("brush") is None else f"{r['brush']} px"
+    rows = [[f"`{model_of(e['command'])}`", f"{r['n']:,}", pen(r), both(r, "rejected"), both(r, "rejected", "made_"),
+             both(r, "rejected", "written_"), both(r, "digit_read", "ring_"), *when(e)]
+            for e in entries for r in [e["result"]]]
+    lines = ["## Marks that are not digits", "",
+             "Scribbles, shapes, letters and symbols, each alone on a board canvas, and rings drawn around a "
+             "digit; each figure with strokes / from the canvas alone. Rejected: no digit read. For a ring "
+             "around a digit, the share where exactly that digit is read.", ""]
+    lines += table(["model", "marks", "pen", "all rejected", "made marks rejected", "letters and symbols rejected",
+                    "ring around a digit: that digit read", "date", "command"], rows)
+    for e in entries:
+        r = e["result"]
+        lines += [f"Per kind, {r['n']:,} marks from {', '.join(f'`{f}`' for f in r.get('files', []))} read by "
+                  f"`{model_of(e['command'])}`; {e['date']}, `{e['command']}`:", ""]
+        lines += table(["kind", "marks", "rejected, with strokes", "canvas only", "digits read, with strokes",
+                        "canvas only"],
+                       [[f"**{k['kind']}**" if k["kind"] in JUNK_GROUPS else
+                         "ring around a digit" if k["kind"] == RING else k["kind"], k["n"], pct(k["rejected"], 1),
+                         pct(k["canvas_only_rejected"], 1), f"{k['digits']:.2f}", f"{k['canvas_only_digits']:.2f}"]
+                        for k in r.get("kinds", [])])
+    return lines + notes(entries)
 
 
 def numbers(entries: list[dict]) -> list[str]:
-    lines = ["## Numbers written close together", ""]
+    lines = ["## Numbers written close together", "",
+             "More digits than written: a digit split, or a piece read; fewer: one rejected, or two joined "
+             "(with strokes / canvas only).", ""]
     for e in entries:
         r = e["result"]
-        lines += [f"{r['digits']}-digit numbers, digits {r['height']} px tall, brush {r['brush']}, read by "
-                  f"`{model_of(e['command'])}`; {e['date']}, `{e['command']}`:", ""]
-        lines += table(["gap (share of the digit height)", "read exactly, with strokes", "canvas only", "numbers"],
-                       [[f"{row['gap']:g}", pct(row["with_strokes"], 1), pct(row["canvas_only"], 1), row["n"]]
-                        for row in r["numbers"]])
-    return lines
+        lines += [f"{r['digits']}-digit numbers written from {pen_set(e['command'])}, digits {r['height']} px tall, brush "
+                  f"{r['brush']}, read by `{model_of(e['command'])}`; {e['date']}, `{e['command']}`:", ""]
+        lines += table(["gap (share of the digit height)", "read exactly, with strokes", "canvas only",
+                        "more digits", "fewer digits", "numbers"],
+                       [[f"{row['gap']:g}", pct(row["with_strokes"], 1), pct(row["canvas_only"], 1),
+                         both(row, "more_digits"), both(row, "fewer_digits"), row["n"]] for row in r["numbers"]])
+    return lines  # a numbers note is shown under Speed, beside its read times
 
 
 def speed(entries: list[dict]) -> list[str]:
@@ -139,9 +221,27 @@ def speed(entries: list[dict]) -> list[str]:
                       f"p50 {r['read_ms_p50']} ms, p99 {r['read_ms_p99']} ms", *when(e)],
                      [f"`read()`, a {r['digits']}-digit number, canvas only", model,
                       f"p50 {r['canvas_only_ms_p50']} ms, p99 {r['canvas_only_ms_p99']} ms", *when(e)]]
+        elif kind(e["command"]) == "kiosk":
+            rows.append(["the kiosk: kill -9 of the board to its successor's first reading", model,
+                         f"median {r['restart_s_median']} s, at most {r['restart_s_max']} s in {r['repeats']} kills "
+                         f"(target {r['target_s']} s: {'met' if r['meets_target'] else 'missed'}); a cold start reads "
+                         f"in {r['cold_start_s_median']} s (median); {r['display']}, {r['cpus']} CPUs, load "
+                         f"{r['load_average_1min']:.2f}", *when(e)])
+        elif kind(e["command"]) == "soak":
+            rows.append([f"the board, a soak of {r['strokes']:,} strokes with clears, undos, Look inside and "
+                         f"{r['model_switches']} model switches", model,
+                         f"memory {r['rss_after_warmup_mb']} MB after the warm-up, {r['rss_end_mb']} MB at the end (growth "
+                         f"{r['growth_mb']} MB); slowest frame {r['frame_ms_max']} ms flip to flip, longest frame "
+                         f"work {r['work_ms_max']} ms; "
+                         f"{r['frames']:,} frames, {r['reads']:,} readings in {seconds(r['seconds'])}", *when(e)])
         else:
             rows.append(["the board, drawing with live reading", model, f"{r['fps_mean']} fps mean, frame p99 "
-                         f"{r['frame_ms_p99']} ms, a reading p50 {r['read_ms_p50']} ms", *when(e)])
+                         f"{r['frame_ms_p99']} ms" + (f" (slowest {r['frame_ms_max']} ms)" if "frame_ms_max" in r else "")
+                         + f", a reading p50 {r['read_ms_p50']} ms", *when(e)])
+            if r.get("first_reading_s") is not None:
+                rows.append(["the board, from its process's start", model, f"first frame {r.get('first_frame_s')} s, "
+                             f"first reading {r['first_reading_s']} s; peak memory {r.get('peak_rss_mb')} MB resident",
+                             *when(e)])
     return ["## Speed", ""] + table(["what", "model", "figure", "date", "command"], rows) + notes(entries)
 
 
@@ -175,7 +275,8 @@ def page(card: dict, path: Path, benchmarks: list[dict]) -> str:
     for e in benchmarks:
         of.setdefault(kind(e["command"]), []).append(e)
     sections = [(mnist, of.get("mnist", []) + of.get("images", [])), (strokes, of.get("strokes", [])),
-                (numbers, of.get("numbers", [])), (speed, of.get("bench", []) + of.get("numbers", []) + of.get("board", [])),
+                (junk, of.get("junk", [])), (numbers, of.get("numbers", [])),
+                (speed, [e for k in ("bench", "numbers", "board", "kiosk", "soak") for e in of.get(k, [])]),
                 (teach, of.get("teach", [])), (train, of.get("train", [])), (other, of.get("other", []))]
     lines = ["# Results", "",
              "Written by `python benchmarks/report.py` from the shipped model's card and the benchmarks in "
@@ -189,21 +290,23 @@ def page(card: dict, path: Path, benchmarks: list[dict]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 when docs/results.md is out of date")
-    check = parser.parse_args().check
+    parser.add_argument("--check", action="store_true", help="exit 1 when the page is out of date")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of benchmark JSON files")
+    parser.add_argument("--page", type=Path, default=PAGE, help="the page to write")
+    args = parser.parse_args(argv)
     path = card_path()
     card = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    benchmarks = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("*.json"))]
+    benchmarks = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(args.results.glob("*.json"))]
     text = page(card, path, benchmarks)
-    if check:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != text:
-            print(f"{PAGE.relative_to(ROOT)} is out of date: run python benchmarks/report.py", file=sys.stderr)
+    if args.check:
+        if not args.page.exists() or args.page.read_text(encoding="utf-8") != text:
+            print(f"{shown(args.page)} is out of date: run python benchmarks/report.py", file=sys.stderr)
             return 1
         return 0
-    PAGE.write_text(text, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(ROOT)}")
+    args.page.write_text(text, encoding="utf-8")
+    print(f"wrote {shown(args.page)}")
     return 0
 
 
