@@ -11,8 +11,19 @@
 - `run_train`, `QUICK` (the options of a seconds-long training) and
   `assert_one_line_error` (how every bad input must end) for the command-line tests;
   `previous_run`, a model unit already at --out, and `snapshot`, to show it stays as it was.
+- Digits the tests draw themselves: ONE, SEVEN, FOUR, FIVE, ZERO_IN_TWO_ARCS (pen paths,
+  200 px tall) and `write(*digits, gap=…)`, which puts them side by side on a canvas;
+  `make_drawings`, a person's labelled drawings as the board saves them; `tight_number`, a
+  saved drawing of 4 1 7 with touching digits; `pen_digits`, the UCI pen digits of ../shared
+  (skips without them).
+- `headless`: pygame on SDL's dummy drivers.
 - Every test runs with train.py's runs/ folder moved to a temporary folder, so a test that
   trains without --out writes nothing into the repository.
+
+This file is the only conftest.py: tests in every folder under tests/ import from it
+(`from conftest import …`), which pytest's default import mode allows (it puts tests/ on
+sys.path); a second conftest.py in a sub-folder would shadow it. Test file names are unique
+across the folders for the same reason.
 
 The repository root goes on sys.path so tests can `import train` (and the other scripts).
 Hypothesis keeps its example database in the system's temporary folder, not in the repository.
@@ -42,6 +53,7 @@ from digitboard.cli import train  # noqa: E402
 from digitboard.common import paths  # noqa: E402
 from digitboard.read import model_files  # noqa: E402
 from digitboard.data.images import Dataset, load_mnist  # noqa: E402
+from digitboard.data.pen import PenDigit, draw_strokes, stroke_json  # noqa: E402
 from digitboard.common.errors import UserError  # noqa: E402
 
 HYPOTHESIS_HOME = Path(tempfile.gettempdir()) / "digitboard-hypothesis"  # its caches, not in the repository
@@ -109,6 +121,13 @@ def tiny_model(tmp_path_factory, mnist) -> Path:
         result = CliRunner().invoke(train.main, args)
     assert result.exit_code == 0, result.output
     return out
+
+
+@pytest.fixture
+def headless(monkeypatch):
+    """pygame on SDL's dummy drivers: no display, no sound card."""
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
 
 
 # ---------------------------------------------------------------- generated data sets
@@ -222,6 +241,69 @@ def make_unipen(tmp_path):
         return path
 
     return make
+
+
+# ---------------------------------------------------------------- digits the tests draw
+
+@pytest.fixture(scope="session")
+def pen_digits():
+    """The UCI pen digits of ../shared (a list of PenDigit); skips without them."""
+    from digitboard.common.paths import SHARED_PENDIGITS
+    from digitboard.data.pen import read_unipen
+
+    if not SHARED_PENDIGITS.exists():
+        pytest.skip("no ../shared/pendigits (UCI pen digits)")
+    return read_unipen(SHARED_PENDIGITS)
+
+
+def arc(cx, cy, rx, ry, start, stop, n=24):
+    t = np.linspace(start, stop, n)
+    return np.c_[cx + rx * np.cos(t), cy + ry * np.sin(t)]
+
+
+# Digits as a person writes them, 200 px tall, their left edge at x = 0 (y grows downwards).
+ONE = [np.array([[30.0, 0], [30, 200]])]
+SEVEN = [np.array([[0.0, 0], [100, 0], [40, 200]])]
+FOUR = [np.array([[55.0, 0], [0, 130], [100, 130]]), np.array([[75.0, 60], [75, 200]])]
+FIVE = [np.r_[[[15.0, 0], [10, 85]], arc(50, 135, 50, 62, -2.2, 2.4)], np.array([[15.0, 0], [95, 0]])]
+ZERO_IN_TWO_ARCS = [arc(50, 100, 50, 100, -np.pi / 2, -3 * np.pi / 2), arc(50, 100, 50, 100, -np.pi / 2, np.pi / 2)]
+
+
+def write(*digits, gap=0.0, brush=14, size=(900, 400)):
+    """Digits side by side: the boxes of their pen paths `gap` × 200 px apart, on a canvas."""
+    strokes, x = [], 100.0
+    for digit in digits:
+        width = max(float(np.ptp(np.concatenate(digit)[:, 0])), 1.0)
+        low = np.concatenate(digit)[:, 0].min()
+        strokes += [s + (x - low, 100) for s in digit]
+        x += width + gap * 200
+    return draw_strokes(strokes, np.zeros((size[1], size[0]), np.uint8), brush), strokes
+
+
+def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6, strokes: dict | None = None) -> Path:
+    """A person's drawings as the board saves them: DIR/<digit>/<stamp>.png, with the board's
+    extras one folder down (the image of the strokes alone, which the loader must leave alone,
+    and with `strokes` {digit: its strokes}, strokes.json)."""
+    for digit in digits:
+        images = mnist.x_test[mnist.y_test == digit][:per_digit]
+        for i, image in enumerate(images):
+            write_image(folder / str(digit) / f"s{i}.png", image)
+            write_image(folder / str(digit) / f"s{i}" / "canvas.png", np.zeros((30, 40), np.uint8))
+            if strokes and digit in strokes:
+                wobbled = [s + i for s in strokes[digit]]  # each drawing a little different
+                (folder / str(digit) / f"s{i}" / "strokes.json").write_text(
+                    stroke_json([PenDigit(str(digit), wobbled)], (400, 300)))
+    return folder
+
+
+def tight_number(path: Path) -> Path:
+    """A saved drawing of 4 1 7 written with touching digits, as the board saves strokes."""
+    four = [np.array([[255.0, 200], [200, 330], [300, 330]]), np.array([[275.0, 260], [275, 400]])]
+    one = [np.array([[310.0, 200], [310, 400]])]
+    seven = [np.array([[315.0, 200], [415, 200], [355, 400]])]
+    digits = [PenDigit("4", four), PenDigit("1", one), PenDigit("7", seven)]
+    path.write_text(stroke_json(digits, canvas_size=(800, 600)))
+    return path
 
 
 # ---------------------------------------------------------------- command lines

@@ -1,13 +1,13 @@
-"""The board, headless: state updates, event routing, the reader thread, and board.py end to end.
+"""The board, headless: state updates, event routing, the reader thread, the frame loop, the
+view (board.py's command line: cli/test_board_command.py).
 
-Pygame runs on SDL's dummy video driver (set here), so no display is needed. Most tests use a
-fake recognizer (no TensorFlow); the `--replay` tests use conftest's `tiny_model`.
+Pygame runs on SDL's dummy video driver (conftest's `headless`), so no display is needed. Most
+tests use a fake recognizer (no TensorFlow); Look inside uses conftest's `tiny_model`.
 """
 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import string
 import subprocess
@@ -20,31 +20,26 @@ import cv2
 import numpy as np
 import pygame
 import pytest
-from click.testing import CliRunner
 
 from digitboard.board import loop as board
 from digitboard.board.loop import BoardOptions
-from digitboard.cli import board as board_command
 from digitboard.board import inside, view
 from digitboard.board.state import (Board, check_label, clear, focus_reading, load_demo_digits, model_failed, model_ready, new_board, note_input, number_text, pen_down, pen_move, pen_up, read_submitted, reading_failed, receive_reading, resize, settled, stroke_arrays, switch_model, toggle_inside, type_label, undo, update_kiosk, want_read)
 from digitboard.board.view import layout_for, place_tags
 from digitboard.board.words import LANGUAGES, WORDS
 from digitboard.common.errors import UserError
-from digitboard.common.paths import DEFAULT_MODEL, DEMO_DIR, ROOT
+from digitboard.common.paths import DEMO_DIR, ROOT
 from digitboard.read.image import normalize_digit
 from digitboard.read.ink import find_digits
 from digitboard.board.reader import exchange_with_reader, start_reader, stop_reader
 from digitboard.read.reading import Reading
 from digitboard.read.recognizer import Recognizer
-from digitboard.data.pen import draw_strokes, PenDigit, read_drawing, read_strokes, stroke_json
+from digitboard.data.pen import draw_strokes, PenDigit, read_drawing, read_strokes
 
-from conftest import assert_one_line_error
+from conftest import tight_number
 
 
-@pytest.fixture(autouse=True)
-def headless(monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+pytestmark = pytest.mark.usefixtures("headless")
 
 
 class FakeRecognizer:
@@ -529,21 +524,6 @@ class TestEvents:
 
 # ---------------------------------------------------------------- the whole board, headless
 
-def write_demo_number(path: Path, count: int = 3) -> Path:
-    path.write_text(stroke_json(demo_digits(count)))
-    return path
-
-
-def tight_number(path: Path) -> Path:
-    """A saved drawing of 4 1 7 written with touching digits, as the board saves strokes."""
-    four = [np.array([[255.0, 200], [200, 330], [300, 330]]), np.array([[275.0, 260], [275, 400]])]
-    one = [np.array([[310.0, 200], [310, 400]])]
-    seven = [np.array([[315.0, 200], [415, 200], [355, 400]])]
-    digits = [PenDigit("4", four), PenDigit("1", one), PenDigit("7", seven)]
-    path.write_text(stroke_json(digits, canvas_size=(800, 600)))
-    return path
-
-
 class TestRunBoard:
     def test_injected_mouse_events_are_read_as_a_number(self, tmp_path):
         snapshot = tmp_path / "board.png"
@@ -627,85 +607,6 @@ class TestDisplay:
         pen_down(board_, (390.0, 100.0))
         pen_move(board_, (460.0, -30.0))  # the mouse left the canvas while drawing
         assert board_.strokes[-1] == [(390.0, 100.0), (399.0, 0.0)]
-
-
-class TestCommand:
-    def test_replay_prints_the_number_and_saves_the_window(self, tiny_model, tmp_path):
-        replay = write_demo_number(tmp_path / "number.json", 3)
-        snapshot = tmp_path / "out.png"
-        result = CliRunner().invoke(board_command.main, ["--model", str(tiny_model), "--replay", str(replay),
-                                                 "--snapshot", str(snapshot), "--stats",
-                                                 "--size", "640x480", "--fps", "240"])
-        assert result.exit_code == 0, result.output
-        lines = result.output.strip().splitlines()
-        stats = json.loads(lines[-1])
-        assert {"frames", "fps_mean", "frame_ms_p99", "read_ms_p50"} <= stats.keys()
-        assert stats["frames"] > 0 and stats["read_ms_p50"] > 0
-        digits = lines[-2].removeprefix("read: ").split()
-        assert lines[-2].startswith("read: ") and len(digits) == 3 and all(d in "0123456789" for d in digits)
-        assert cv2.imread(str(snapshot)).shape == (480, 640, 3)
-
-    def test_replay_of_touching_digits_reads_them_apart(self, tmp_path):
-        if not DEFAULT_MODEL.exists():
-            pytest.skip("no shipped model")
-        result = CliRunner().invoke(board_command.main, ["--replay", str(tight_number(tmp_path / "417.json")),
-                                                 "--size", "800x720", "--fps", "240"])
-        assert result.exit_code == 0, result.output
-        assert result.output.strip().splitlines()[-1] == "read: 4 1 7"
-
-    def test_replay_of_unipen(self, tiny_model, tmp_path, make_unipen):
-        result = CliRunner().invoke(board_command.main, ["--model", str(tiny_model), "--replay", str(make_unipen()),
-                                                 "--size", "640x480", "--fps", "240"])
-        assert result.exit_code == 0, result.output
-        assert len(result.output.strip().splitlines()[-1].split()) == 4  # "read:" and three digits
-
-    def test_missing_model_is_plain_words(self, tmp_path):
-        replay = write_demo_number(tmp_path / "number.json", 1)
-        result = CliRunner().invoke(board_command.main, ["--model", str(tmp_path / "none.keras"), "--replay",
-                                                 str(replay), "--snapshot", str(tmp_path / "s.png"),
-                                                 "--size", "640x480", "--fps", "240"])
-        assert_one_line_error(result, f"no model at {tmp_path / 'none.keras'}: train one with `python train.py`")
-        assert (tmp_path / "s.png").is_file()
-
-    @pytest.mark.parametrize("content", ["{not json", '{"digits": []}', ".PEN_DOWN\n1 2\n"])
-    def test_an_unreadable_demo_file_is_one_line(self, tmp_path, content):
-        demo = tmp_path / "demo.json" if content.startswith("{") else tmp_path / "demo.txt"
-        demo.write_text(content)
-        result = CliRunner().invoke(board_command.main, ["--kiosk", "--demo", str(demo)])
-        assert_one_line_error(result, f"--demo: {demo}")
-
-    def test_a_missing_demo_file(self, tmp_path):
-        result = CliRunner().invoke(board_command.main, ["--demo", str(tmp_path / "nope.json")])
-        assert_one_line_error(result, f"--demo {tmp_path / 'nope.json'}: no such file")
-
-    def test_a_replay_of_too_many_digits(self, tmp_path):
-        replay = tmp_path / "long.json"
-        replay.write_text(stroke_json(demo_digits(10) + demo_digits(3)))
-        result = CliRunner().invoke(board_command.main, ["--replay", str(replay)])
-        assert_one_line_error(result, f"--replay {replay} holds 13 digits; a replay draws at most 12")
-
-    @pytest.mark.parametrize("size", ["big", "100x100", "800"])
-    def test_bad_sizes(self, size):
-        result = CliRunner().invoke(board_command.main, ["--size", size])
-        assert result.exit_code == 2 and "--size" in result.output
-
-    @pytest.mark.parametrize("args, message", [
-        (["--size", "20000x1000"], "20000x1000 is too large: at most 16384 pixels a side"),  # pygame.error before
-        (["--size", "9000x9000"], "9000x9000 is too large: at most 33.2 megapixels"),  # what read() takes
-        (["--idle", "nan"], "nan is not a finite number"),  # the kiosk never cleared
-        (["--attract", "inf"], "inf is not a finite number")])
-    def test_sizes_and_seconds_no_board_can_use(self, args, message):
-        result = CliRunner().invoke(board_command.main, [*args, "--replay", "x.json"])
-        assert result.exit_code == 2 and "Traceback" not in result.output, result.output
-        assert result.output.rstrip().endswith(f"Error: Invalid value for '{args[0]}': {message}")
-
-    def test_help_shows_every_option_with_its_default(self):
-        result = CliRunner().invoke(board_command.main, ["--help"])
-        assert result.exit_code == 0
-        for option in ["--model", "--kiosk", "--idle", "--demo", "--replay", "--snapshot", "--stats",
-                       "--size", "--fps"]:
-            assert option in result.output
-        assert "[default: 1024x720]" in result.output and "Ctrl+Shift+Q" in result.output
 
 
 def test_tags_of_digits_that_touch_do_not_hide_each_other():
@@ -950,10 +851,6 @@ class TestLanguages:
         texts = rendered_texts(board_, layout_for(board_.size))
         assert "keine Ziffer" in texts and "7  90 %" in texts
 
-    def test_the_command_takes_a_language(self, tmp_path):
-        result = CliRunner().invoke(board_command.main, ["--lang", "xx"])
-        assert result.exit_code == 2 and "--lang" in result.output
-
 
 # ---------------------------------------------------------------- marks that are not digits
 
@@ -1095,10 +992,6 @@ class TestFits:
                                    on_frame=resize_without_an_event)
         assert sizes[0] == (640, 480) and sizes[-1] == (700, 500)
         assert state.size == layout_for((700, 500)).canvas.size
-
-    def test_attract_shorter_than_idle_is_one_line(self):
-        result = CliRunner().invoke(board_command.main, ["--kiosk", "--idle", "30", "--attract", "10"])
-        assert_one_line_error(result, "--attract 10 is shorter than --idle 30")
 
 
 class TestLookInside:

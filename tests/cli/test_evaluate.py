@@ -11,7 +11,6 @@ from click.testing import CliRunner
 from digitboard.cli import evaluate
 from digitboard.data.pen import read_unipen
 from digitboard.read.model_files import read_card
-from digitboard.measure.evaluation import confidence_figures, confusion_matrix, more_and_fewer, per_class_scores
 from digitboard.common.paths import DEFAULT_MODEL, SHARED_PENDIGITS
 
 from conftest import assert_one_line_error, unipen_text
@@ -42,14 +41,6 @@ UNIPEN = """.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"
 def run(*args):
     result = CliRunner().invoke(evaluate.cli, [str(a) for a in args])
     return result, (json.loads(result.output.strip().splitlines()[-1]) if result.exit_code == 0 else None)
-
-
-def test_confusion_and_scores():
-    matrix = confusion_matrix([0, 0, 1, 2], [0, 1, 1, 2], 3)
-    assert matrix.tolist() == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
-    scores = per_class_scores(matrix, ["a", "b", "c"])
-    assert scores[0] == {"class": "a", "precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
-    assert scores[1]["precision"] == 0.5
 
 
 def test_mnist_report(tmp_path, tiny_model):
@@ -90,13 +81,6 @@ def test_strokes_on_shared_pen_data(tmp_path):
     # what a confidence is worth, read with strokes and from the pixels alone
     assert summary["sure_accuracy"] >= 0.97 and summary["canvas_only_sure_accuracy"] >= 0.97
     assert 0 <= summary["canvas_only_unsure_shown"] <= 1 - summary["canvas_only_sure_share"]
-
-
-def test_confidence_figures_count_sure_right_and_shown_unsure():
-    figures = confidence_figures(["1", "2", "3", "4"], ["1", "2", "9", ""], [0.95, 0.5, 0.92, 0.0],
-                                 sure=0.9, shown_unsure_below=0.6)
-    assert figures == {"sure_share": 0.5, "sure_accuracy": 0.5, "unsure_shown": 0.5}
-    assert confidence_figures(["1"], ["1"], [0.7], 0.9, 0.6)["sure_accuracy"] is None  # none sure
 
 
 def test_bench_reports_latency(tmp_path, tiny_model):
@@ -207,12 +191,6 @@ def pen_file(path, digits):
     path.write_text(unipen_text([(label, [[(100 * k, 300), (100 * k, 0)] for k in range(n)])
                                  for label, n in digits]))
     return path
-
-
-def test_more_and_fewer_digits_than_written():
-    assert more_and_fewer(["1", "7", "4", "5"], ["1", "", "44", "3"]) == (0.25, 0.25)
-    assert more_and_fewer(["407", "12"], ["4077", "1"]) == (0.5, 0.5)
-    assert more_and_fewer([], []) == (0.0, 0.0)
 
 
 def test_strokes_reports_split_and_rejected_digits(tmp_path, stroke_counter):

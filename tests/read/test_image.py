@@ -1,4 +1,4 @@
-"""Canvas → 28×28: conversions, MNIST-style normalisation and segmentation."""
+"""Canvas → 28×28: conversions and MNIST-style normalisation."""
 
 import cv2
 import numpy as np
@@ -6,7 +6,6 @@ import pytest
 
 from digitboard.common.errors import UserError
 from digitboard.read.image import as_canvas, MNIST_CENTRE, normalize_digit, stroke_width
-from digitboard.read.ink import find_digits
 from digitboard.data.pen import draw_strokes, fit_strokes
 
 
@@ -29,7 +28,7 @@ def pasted(image: np.ndarray, height: int, canvas=(600, 800), top_left=(50, 100)
     return canvas_img
 
 
-FOUR = [np.array([[60, 0], [0, 120], [100, 120]]), np.array([[80, 40], [80, 200]])]
+FOUR_STROKES = [np.array([[60, 0], [0, 120], [100, 120]]), np.array([[80, 40], [80, 200]])]
 FIVE_CAP = [np.array([[10, 0], [90, 0]]),
             np.array([[10, 10], [5, 90], [60, 80], [90, 130], [60, 190], [0, 180]])]
 
@@ -97,8 +96,8 @@ class TestNormalizeDigit:
         assert abs(widths[0] - widths[1]) < 1.0
 
     def test_small_and_large_digits_read_alike(self):
-        small = normalize_digit(draw(FOUR, (10, 10, 30, 30), brush=3))
-        large = normalize_digit(draw(FOUR, (50, 50, 500, 500), brush=12))
+        small = normalize_digit(draw(FOUR_STROKES, (10, 10, 30, 30), brush=3))
+        large = normalize_digit(draw(FOUR_STROKES, (50, 50, 500, 500), brush=12))
         assert iou(small, large) > 0.6
 
     def test_empty_ink_gives_blank(self):
@@ -111,47 +110,3 @@ class TestNormalizeDigit:
     def test_one_pixel(self):
         out = normalize_digit(np.full((1, 1), 255, np.uint8))
         assert out.shape == (28, 28) and out.any()
-
-
-class TestFindDigits:
-    def test_empty_canvas(self):
-        assert find_digits(np.zeros((300, 400), np.uint8)) == []
-
-    def test_two_digits_side_by_side_left_to_right(self):
-        canvas = draw(FIVE_CAP, (500, 100, 200, 300))
-        draw_strokes(fit_strokes(FOUR, (100, 100, 200, 300)), canvas, 12)
-        segments = find_digits(canvas)
-        assert len(segments) == 2
-        assert segments[0].box[0] < 300 < segments[1].box[0]
-
-    @pytest.mark.parametrize("strokes", [FOUR, FIVE_CAP], ids=["two-stroke 4", "5 with its cap apart"])
-    def test_strokes_of_one_digit_stay_one(self, strokes):
-        assert len(find_digits(draw(strokes, (100, 100, 250, 350)))) == 1
-
-    def test_separated_four_strokes_stay_one(self):
-        # An "L" and a stem that do not touch: the gap is under 6 % of the height.
-        strokes = [np.array([[40, 0], [0, 120], [70, 120]]), np.array([[82, 30], [82, 200]])]
-        assert len(find_digits(draw(strokes, (100, 100, 250, 350), brush=8))) == 1
-
-    def test_specks_are_ignored(self):
-        canvas = draw(FOUR, (100, 100, 250, 350))
-        canvas[20:24, 600:604] = 255
-        canvas[500:503, 30:33] = 255
-        segments = find_digits(canvas)
-        assert len(segments) == 1 and segments[0].box[0] >= 90
-
-    def test_a_stray_dash_of_a_fat_pen_is_a_speck(self):
-        # Its pen path is 13 % of the digit's, a speck as group_strokes counts strokes; the
-        # 17 px pen makes its ink 17 % as tall as the digit's.
-        canvas = draw(FOUR, (100, 100, 250, 350), brush=17)
-        draw_strokes([np.array([[600.0, 450.0], [600.0, 495.0]])], canvas, 17)
-        segments = find_digits(canvas)
-        assert len(segments) == 1 and segments[0].box[0] < 400
-
-    def test_other_digits_ink_is_masked_out(self):
-        canvas = draw(FOUR, (100, 100, 200, 300))
-        draw_strokes(fit_strokes(FIVE_CAP, (500, 100, 200, 300)), canvas, 12)
-        first = find_digits(canvas)[0]
-        x0, y0, x1, y1 = first.box
-        w, h = x1 - x0, y1 - y0
-        assert first.ink.shape == (h, w) and first.ink.any()

@@ -1,4 +1,4 @@
-"""Finding digits: strokes grouped into digits, touching ink cut apart, and bad strokes refused."""
+"""Digits from strokes: strokes grouped into digits, marks that are no digit, and bad strokes refused."""
 
 from __future__ import annotations
 
@@ -6,46 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
-from digitboard.read import ink as cuts
-from digitboard.read.ink import seams, search_scale
 from digitboard.common.errors import UserError
 from digitboard.measure.evaluation import write_number
-from digitboard.common.paths import SHARED_PENDIGITS
-from digitboard.read.image import stroke_width
-from digitboard.read.ink import find_digits
 from digitboard.read.strokes import (check_strokes, digit_height, group_strokes, stroke_boxes, transition_features)
-from digitboard.data.pen import draw_strokes, PenDigit, read_unipen
+from digitboard.data.pen import draw_strokes, PenDigit
 
-
-@pytest.fixture(scope="module")
-def pen_digits():
-    if not SHARED_PENDIGITS.exists():
-        pytest.skip("no ../shared/pendigits (UCI pen digits)")
-    return read_unipen(SHARED_PENDIGITS)
-
-
-def arc(cx, cy, rx, ry, start, stop, n=24):
-    t = np.linspace(start, stop, n)
-    return np.c_[cx + rx * np.cos(t), cy + ry * np.sin(t)]
-
-
-# Digits as a person writes them, 200 px tall, their left edge at x = 0 (y grows downwards).
-ONE = [np.array([[30.0, 0], [30, 200]])]
-SEVEN = [np.array([[0.0, 0], [100, 0], [40, 200]])]
-FOUR = [np.array([[55.0, 0], [0, 130], [100, 130]]), np.array([[75.0, 60], [75, 200]])]
-FIVE = [np.r_[[[15.0, 0], [10, 85]], arc(50, 135, 50, 62, -2.2, 2.4)], np.array([[15.0, 0], [95, 0]])]
-ZERO_IN_TWO_ARCS = [arc(50, 100, 50, 100, -np.pi / 2, -3 * np.pi / 2), arc(50, 100, 50, 100, -np.pi / 2, np.pi / 2)]
-
-
-def write(*digits, gap=0.0, brush=14, size=(900, 400)):
-    """Digits side by side: the boxes of their pen paths `gap` × 200 px apart, on a canvas."""
-    strokes, x = [], 100.0
-    for digit in digits:
-        width = max(float(np.ptp(np.concatenate(digit)[:, 0])), 1.0)
-        low = np.concatenate(digit)[:, 0].min()
-        strokes += [s + (x - low, 100) for s in digit]
-        x += width + gap * 200
-    return draw_strokes(strokes, np.zeros((size[1], size[0]), np.uint8), brush), strokes
+from conftest import FIVE, FOUR, ONE, SEVEN, ZERO_IN_TWO_ARCS, arc, write
 
 
 class TestWithStrokes:
@@ -111,108 +77,6 @@ class TestWithStrokes:
             read = sum("".join(str(r.digit) for r in shipped.read(n.canvas, strokes=n.strokes)) == n.label
                        for n in numbers)
             assert read >= 27, (gap, read)
-
-
-class TestCanvasOnly:
-    def test_digits_a_little_apart_are_not_joined(self, shipped):
-        canvas, _ = write(FOUR, ONE, SEVEN, gap=0.1)
-        assert [r.digit for r in shipped.read(canvas)] == [4, 1, 7]
-
-    def test_a_touching_real_pair_is_cut_apart(self, shipped, pen_digits):
-        four = next(d for d in pen_digits if d.label == "4" and len(d.strokes) == 2)
-        three = next(d for d in pen_digits if d.label == "3")
-        number = write_number([three, four], 0.0, np.random.default_rng(0), size_jitter=0, baseline_jitter=0)
-        readings = shipped.read(number.canvas)
-        assert [r.digit for r in readings] == [3, 4]
-        assert readings[0].box[0] + readings[0].box[2] <= readings[1].box[0] + 0.25 * readings[1].box[2]
-
-    def test_a_fat_pen_pair_is_searched_shrunk_and_cut_at_full_size(self, shipped, pen_digits):
-        four = next(d for d in pen_digits if d.label == "4" and len(d.strokes) == 2)
-        three = next(d for d in pen_digits if d.label == "3")
-        number = write_number([three, four], 0.0, np.random.default_rng(0), height=240, brush=34,
-                              size_jitter=0, baseline_jitter=0)
-        [blob] = find_digits(number.canvas)
-        brush = stroke_width((blob.ink >= 48).view(np.uint8))
-        bx0, by0, bx1, by1 = blob.box
-        assert search_scale(by1 - by0, brush) < 0.75  # the pair is searched at under 3/4 size
-        readings = shipped.read(number.canvas)
-        assert [r.digit for r in readings] == [3, 4]
-        (x0, y0, w0, h0), (x1, y1, w1, h1) = (r.box for r in readings)
-        # the pieces, cut at full size, hold the blob's ink between them, side by side
-        assert x0 == pytest.approx(bx0, abs=1)
-        assert x1 + w1 == pytest.approx(bx1, abs=1)
-        assert x1 >= x0 + 0.4 * w0 and x1 + w1 > x0 + w0
-        assert min(y0, y1) == pytest.approx(by0, abs=1)
-        assert max(y0 + h0, y1 + h1) == pytest.approx(by1, abs=1)
-
-    def test_digits_touching_along_a_stroke_are_cut_straight_where_no_seam_parts_them(self, shipped, pen_digits):
-        first, second = pen_digits[33], pen_digits[140]  # two 0s of real writers
-        assert (first.label, second.label) == ("0", "0")
-        number = write_number([first, second], 0.0, np.random.default_rng(0), size_jitter=0, baseline_jitter=0)
-        [blob] = find_digits(number.canvas)
-        x, y, x1, y1 = blob.box
-        w, h = x1 - x, y1 - y
-        inks = [draw_strokes(strokes, np.zeros_like(number.canvas), 12)[y:y + h, x:x + w] >= 48
-                for strokes in (number.strokes[:len(first.strokes)], number.strokes[len(first.strokes):])]
-        for seam in seams(blob.ink, h):  # each leaves a tenth of one 0 or more on the other's side
-            right_of = np.arange(w)[None, :] > seam[:, None]
-            astray = (inks[0] & right_of).sum() / inks[0].sum(), (inks[1] & ~right_of).sum() / inks[1].sum()
-            assert max(astray) > 0.1
-        readings = shipped.read(number.canvas)
-        assert [r.digit for r in readings] == [0, 0]
-        first_right_edge = x + np.flatnonzero(inks[0].any(axis=0))[-1]
-        assert readings[1].box[0] == pytest.approx(first_right_edge, abs=0.1 * h)
-
-    def test_a_long_scribble_gets_no_straight_cuts(self, shipped, monkeypatch):
-        tried = []
-        monkeypatch.setattr(cuts, "straight_cuts", lambda *args: tried.append(args) or [])
-        x = np.linspace(50, 950, 400)
-        wave = np.c_[x, 300 + 15 * np.sin(x / 9)]  # 24 of its heights long: what a scribble leaves
-        canvas = draw_strokes([wave], np.zeros((600, 1024), np.uint8), 8)
-        assert shipped.read(canvas)  # read, by seams alone
-        assert tried == []
-        touching_zeros, _ = write(ZERO_IN_TWO_ARCS, ZERO_IN_TWO_ARCS)
-        shipped.read(touching_zeros)
-        assert tried  # a number's touching digits are
-
-    def test_a_wide_digit_read_surely_is_not_searched(self, shipped, monkeypatch):
-        searched = []
-        real_candidates = cuts.cut_candidates
-        monkeypatch.setattr(cuts, "cut_candidates",
-                            lambda *args, **kw: searched.append(args) or real_candidates(*args, **kw))
-        wide_seven = [np.array([[0.0, 0], [180, 0], [60, 200]])]
-        wide_four = [np.array([[80.0, 0], [0, 130], [180, 130]]), np.array([[120.0, 40], [120, 200]])]
-        for digit, label in ((wide_seven, 7), (wide_four, 4)):
-            canvas, _ = write(digit)
-            [blob] = find_digits(canvas)
-            x0, y0, x1, y1 = blob.box
-            assert x1 - x0 >= cuts.WIDE * (y1 - y0)  # wide enough to hold two digits
-            assert [r.digit for r in shipped.read(canvas)] == [label]
-        assert searched == []  # each holds pen path for one digit and reads surely as one
-        touching_zeros, _ = write(ZERO_IN_TWO_ARCS, ZERO_IN_TWO_ARCS)
-        assert [r.digit for r in shipped.read(touching_zeros)] == [0, 0]
-        assert searched
-
-    def test_a_huge_thin_pen_blob_is_searched_shrunk(self, shipped, monkeypatch):
-        searched = []
-        real_seams = cuts.seams
-        monkeypatch.setattr(cuts, "seams", lambda ink, height: searched.append(ink.shape) or real_seams(ink, height))
-        canvas = np.zeros((3000, 3000), np.uint8)
-        for x in (800, 2200):  # two 0s 2,800 px tall, touching, in a 4 px pen
-            cv2.ellipse(canvas, (x, 1500), (700, 1400), 0, 0, 360, 255, 4)
-        [blob] = find_digits(canvas)
-        assert blob.box[2] - blob.box[0] > 2 * cuts.MAX_SEARCH_SIDE
-        shipped.read(canvas)
-        assert searched and max(max(shape) for shape in searched) <= cuts.MAX_SEARCH_SIDE  # it was 2,800: 2.4 s
-
-    def test_a_dash_is_not_cut_into_digits(self, shipped):
-        canvas = draw_strokes([np.array([[100.0, 300.0], [800.0, 305.0]])], np.zeros((600, 1024), np.uint8), 12)
-        assert len(shipped.read(canvas)) == 1  # cut by its own height, it was 187 "digits"
-
-    def test_a_wide_single_digit_is_not_cut(self, shipped):
-        wide_zero = [arc(100, 100, 100, 100, 0, 2 * np.pi, 48)]
-        canvas, _ = write(wide_zero)
-        assert [r.digit for r in shipped.read(canvas)] == [0]
 
 
 class TestBadStrokes:

@@ -1,45 +1,23 @@
-"""Teaching a personal model: `train.py teach`, its bad inputs, and the board's T."""
+"""Teaching a personal model: `train.py teach` and its bad inputs (the board's T: board/test_teacher.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
-import pygame
 import pytest
 
-from digitboard.board import loop as board
-from digitboard.board.loop import BoardOptions
-from digitboard.board.state import new_board
 from digitboard.data.drawings import load_drawings
 from digitboard.train.teach import STEPS, hold_back, personalise, replay_data, unseen_by_base
 from digitboard.read.recognizer import Recognizer
-from digitboard.data.pen import PenDigit, stroke_json
-from digitboard.board.teacher import exchange_with_teacher, start_teacher, stop_teacher
+from digitboard.data.pen import PenDigit
 from digitboard.read.model_files import REPLAY, STROKES, companion, companions_dir, copy_unit, read_card
 from digitboard.train.fit import train_stroke_model
 
-from conftest import PEN_DIGITS, assert_one_line_error, run_train, snapshot, write_image
-
-
-def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6, strokes: dict | None = None) -> Path:
-    """A person's drawings as the board saves them: DIR/<digit>/<stamp>.png, with the board's
-    extras one folder down (the image of the strokes alone, which the loader must leave alone,
-    and with `strokes` {digit: its strokes}, strokes.json)."""
-    for digit in digits:
-        images = mnist.x_test[mnist.y_test == digit][:per_digit]
-        for i, image in enumerate(images):
-            write_image(folder / str(digit) / f"s{i}.png", image)
-            write_image(folder / str(digit) / f"s{i}" / "canvas.png", np.zeros((30, 40), np.uint8))
-            if strokes and digit in strokes:
-                wobbled = [s + i for s in strokes[digit]]  # each drawing a little different
-                (folder / str(digit) / f"s{i}" / "strokes.json").write_text(
-                    stroke_json([PenDigit(str(digit), wobbled)], (400, 300)))
-    return folder
+from conftest import PEN_DIGITS, assert_one_line_error, make_drawings, run_train, write_image
 
 
 @pytest.fixture
@@ -178,17 +156,6 @@ def test_a_missing_folder_and_a_bad_out_are_one_line(tmp_path, tiny_model, mnist
     assert_one_line_error(teach(drawn, tiny_model, tmp_path / "blocker" / "mine.keras"), "cannot make its folder")
 
 
-def test_a_teach_stopped_midway_leaves_the_old_model(tmp_path, tiny_model, mnist):
-    drawn = make_drawings(tmp_path / "drawn", mnist)
-    models = tmp_path / "models"
-    copy_unit(tiny_model, models / "mine.keras")  # the personal model from last time, with its companions
-    before = snapshot(models)
-    teacher = start_teacher(new_board((400, 300)), drawn, tiny_model, models / "mine.keras", 0.0)
-    time.sleep(2)  # loading its libraries: well before the model is written
-    stop_teacher(teacher)
-    assert teacher.process.exitcode is not None and snapshot(models) == before
-
-
 def test_a_teach_stopped_while_it_installs_leaves_the_old_unit_whole(tmp_path, tiny_model, mnist, monkeypatch):
     drawn = make_drawings(tmp_path / "drawn", mnist)
     mine = tmp_path / "models" / "mine.keras"
@@ -207,35 +174,3 @@ def test_a_teach_stopped_while_it_installs_leaves_the_old_unit_whole(tmp_path, t
     assert mine.read_bytes() == old_model and read_card(mine) == old_card  # the old unit, whole
     assert not list(mine.parent.glob("*.partial-*"))
     assert Recognizer.load(mine).read(np.pad(mnist.x_test[0], 20))
-
-
-def test_the_board_hears_how_a_teach_went(tmp_path, tiny_model, mnist):
-    board_ = new_board((400, 300))
-    teacher = start_teacher(board_, tmp_path / "nothing drawn", tiny_model, tmp_path / "mine.keras", 0.0)
-    deadline = time.monotonic() + 60
-    while exchange_with_teacher(board_, teacher, 0.0) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert board_.teaching is None and board_.banner.error
-    assert board_.banner.text.startswith("teaching failed: no labelled drawings yet")  # words, not a traceback
-    assert board_.wanted_model is None and not (tmp_path / "mine.keras").exists()
-
-
-def test_the_board_teaches_in_the_background_and_swaps_the_model_in(tmp_path, tiny_model, mnist, monkeypatch):
-    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
-    drawn = make_drawings(tmp_path / "drawn", mnist)
-    personal = tmp_path / "mine.keras"
-    pressed = []
-
-    def press_t_then_wait(state, layout) -> bool:
-        if state.model_state == "ready" and not pressed:
-            pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_t, mod=0, unicode="t"))
-            pressed.append(True)
-        return state.model_kind != "personal" and not (state.banner and state.banner.error)
-
-    options = BoardOptions(lambda: Recognizer.load(tiny_model), "tiny.keras", (640, 480), drawn_dir=drawn,
-                           model=tiny_model, personal_model=personal, max_seconds=240, headless=True)
-    state, timings = board.run_board(options, on_frame=press_t_then_wait)
-    assert state.model_kind == "personal" and state.model_name == "mine.keras", state.banner
-    assert personal.is_file() and read_card(personal)["drawings_used"] == 18
-    assert state.teaching is None and state.banner.text.startswith("now reading with the personal model: your")
-    assert len(timings.frame_ms) > 100  # the board kept drawing while it taught
