@@ -11,12 +11,18 @@
 - `run_train`, `QUICK` (the options of a seconds-long training) and
   `assert_one_line_error` (how every bad input must end) for the command-line tests;
   `previous_run`, a model unit already at --out, and `snapshot`, to show it stays as it was.
-- Digits the tests draw themselves: ONE, SEVEN, FOUR, FIVE, ZERO_IN_TWO_ARCS (pen paths,
-  200 px tall) and `write(*digits, gap=…)`, which puts them side by side on a canvas;
+- Digits the tests draw themselves: ONE, SEVEN, FOUR, FIVE, ZERO_IN_TWO_ARCS and the rest of
+  DIGITS (pen paths, 200 px tall) and `write(*digits, gap=…)`, which puts them side by side
+  on a canvas;
   `make_drawings`, a person's labelled drawings as the board saves them; `tight_number`, a
   saved drawing of 4 1 7 with touching digits; `pen_digits`, the UCI pen digits of ../shared
   (skips without them).
 - `headless`: pygame on SDL's dummy drivers.
+- `stand_in()`: a Recognizer around TemplateReader, a stand-in model that knows DIGITS (and
+  whatever more it is shown, `templates_of`) and reads nothing a training changes: the tests
+  of finding, cutting and grouping digits use it, not the shipped model's weights.
+  `shipped`, the shipped model's Recognizer, is for the few integration tests that check
+  what any good digit reader does.
 - Every test runs with train.py's runs/ folder moved to a temporary folder, so a test that
   trains without --out writes nothing into the repository.
 
@@ -278,6 +284,78 @@ def write(*digits, gap=0.0, brush=14, size=(900, 400)):
         strokes += [s + (x - low, 100) for s in digit]
         x += width + gap * 200
     return draw_strokes(strokes, np.zeros((size[1], size[0]), np.uint8), brush), strokes
+
+
+# The other six, so that a stand-in reader knows every digit (TemplateReader).
+TWO = [np.r_[arc(50, 55, 48, 50, -2.8, 0.5, 14), [[20.0, 170], [0, 200], [100, 200]]]]
+THREE = [np.r_[arc(45, 50, 50, 48, -2.6, np.pi / 2, 14), arc(45, 148, 55, 52, -np.pi / 2, 2.6, 14)]]
+SIX = [np.r_[[[80.0, 0], [30, 50], [4, 125]], arc(50, 150, 48, 50, np.pi, -np.pi, 24)]]
+EIGHT = [np.r_[arc(50, 50, 40, 48, np.pi / 2, 5 * np.pi / 2, 20), arc(50, 148, 48, 52, -np.pi / 2, 3 * np.pi / 2, 20)]]
+NINE = [np.r_[arc(45, 50, 45, 48, 0, -2 * np.pi, 24), [[88.0, 200]]]]
+DIGITS = {0: ZERO_IN_TWO_ARCS, 1: ONE, 2: TWO, 3: THREE, 4: FOUR, 5: FIVE, 6: SIX, 7: SEVEN, 8: EIGHT, 9: NINE}
+
+
+# ---------------------------------------------------------------- a stand-in reader
+
+
+def templates_of(label: int, digit: list[np.ndarray], brush: int = 14) -> list[tuple[int, np.ndarray]]:
+    """What a reader is shown of a digit drawn along `digit` (pen paths): its ink on a canvas,
+    cut out and normalised as read.ink does it, and its strokes redrawn as read.strokes does."""
+    from digitboard.read.image import normalize_digit
+    from digitboard.read.strokes import render_strokes
+
+    canvas, strokes = write(digit, brush=brush)
+    return [(label, normalize_digit(canvas)), (label, render_strokes(strokes))]
+
+
+@functools.cache
+def _digit_templates() -> tuple:
+    return tuple(template for label, digit in DIGITS.items() for template in templates_of(label, digit))
+
+
+class TemplateReader:
+    """A stand-in for a trained model in tests of what is built round one (finding, cutting and
+    grouping digits; the board): a Recognizer's call, (n, 28, 28, 1) inputs → (n, classes)
+    probabilities. It reads an input as the digit whose template it looks most like (cosine
+    similarity, lightly blurred), the surer the closer: softmax(SHARPNESS × similarity), so a
+    digit it was shown reads surely, and a piece of one, or two touching, less surely (the
+    tests of read.ink and read.strokes pass with SHARPNESS anywhere from 40 to 80).
+    Its templates are the ten DIGITS (templates_of) and any more it is given, (label, 28×28
+    input); with 11 classes, an input that no template is MARK_BELOW alike is "not a digit".
+    What it reads depends on those drawings alone, never on a training run."""
+
+    SHARPNESS = 60.0
+    MARK_BELOW = 0.8
+
+    def __init__(self, more=(), classes: int = 10):
+        templates = [*_digit_templates(), *more]
+        self.labels = np.array([label for label, _ in templates])
+        self.templates = np.stack([self._unit(image) for _, image in templates])  # (t, 784)
+        self.classes = classes
+
+    @staticmethod
+    def _unit(image) -> np.ndarray:
+        blurred = cv2.GaussianBlur(np.asarray(image, np.float32).reshape(28, 28), (0, 0), 0.7).ravel()
+        return blurred / max(float(np.linalg.norm(blurred)), 1e-6)
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        alike = np.stack([self._unit(image) for image in images]) @ self.templates.T  # (n, t)
+        per_class = np.full((len(images), self.classes), -1.0, np.float32)
+        for label in np.unique(self.labels):
+            per_class[:, label] = alike[:, self.labels == label].max(axis=1)
+        if self.classes > 10:
+            per_class[:, 10] = self.MARK_BELOW
+        logits = self.SHARPNESS * per_class
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return probs / probs.sum(axis=1, keepdims=True)
+
+
+def stand_in(*more, classes: int = 10):
+    """A Recognizer that reads with a TemplateReader knowing the ten DIGITS and `more`
+    (label, 28×28 input) templates: the whole read() around a model that no training changes."""
+    from digitboard.read.recognizer import Recognizer
+
+    return Recognizer(TemplateReader(more, classes))
 
 
 def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6, strokes: dict | None = None) -> Path:

@@ -36,7 +36,7 @@ from digitboard.read.reading import Reading
 from digitboard.read.recognizer import Recognizer
 from digitboard.data.pen import draw_strokes, PenDigit, read_drawing, read_strokes
 
-from conftest import tight_number
+from conftest import stand_in, tight_number
 
 
 pytestmark = pytest.mark.usefixtures("headless")
@@ -69,6 +69,13 @@ class FakeRecognizer:
 
     def read(self, canvas, strokes=None):
         return [r for r in self.read_marks(canvas, strokes) if r.digit is not None]
+
+
+@pytest.fixture(scope="module")
+def reader():
+    """A real Recognizer around conftest's stand-in model (TemplateReader), for the tests that
+    need the strokes grouped into digits as read() groups them."""
+    return stand_in()
 
 
 def draw_line(board_: Board, start, end, steps: int = 8) -> None:
@@ -238,11 +245,11 @@ def press(board_: Board, k: int, unicode: str = "", drawn_dir: Path = Path("unus
 
 
 class TestLabelAndSave:
-    def test_one_digit_is_saved_at_once_for_train_py(self, tmp_path, shipped):
+    def test_one_digit_is_saved_at_once_for_train_py(self, tmp_path, reader):
         board_ = new_board((400, 300))
         draw_line(board_, (200, 50), (200, 250))
         strokes = [list(s) for s in board_.strokes]
-        written = type_label(read_board(board_, shipped), 1, tmp_path, now=0.0, stamp="s1")
+        written = type_label(read_board(board_, reader), 1, tmp_path, now=0.0, stamp="s1")
         assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == \
             ["1/s1.png", "1/s1/canvas.png", "1/s1/strokes.json"]
         image = cv2.imread(str(tmp_path / "1" / "s1.png"), cv2.IMREAD_UNCHANGED)
@@ -254,8 +261,8 @@ class TestLabelAndSave:
         assert [p.name for p in (tmp_path / "1").iterdir() if p.is_file()] == ["s1.png"]
         assert not board_.has_ink and not board_.banner.error
 
-    def test_a_number_is_labelled_digit_by_digit_each_with_its_own_strokes(self, tmp_path, shipped):
-        board_ = read_board(two_digit_board(), shipped)
+    def test_a_number_is_labelled_digit_by_digit_each_with_its_own_strokes(self, tmp_path, reader):
+        board_ = read_board(two_digit_board(), reader)
         assert len(board_.readings) == 2
         one, seven = ([board_.strokes[i] for i in r.strokes] for r in board_.readings)
         assert type_label(board_, 1, tmp_path, now=0.0, stamp="s2") == []
@@ -269,11 +276,11 @@ class TestLabelAndSave:
             for got, drawn in zip(digit.strokes, strokes):
                 np.testing.assert_allclose(got, drawn, atol=0.05)
         seven_input = cv2.imread(str(tmp_path / "7" / "s2-1.png"), cv2.IMREAD_UNCHANGED)
-        assert shipped.classify(seven_input[None]).argmax() == 7  # the 7's own image, not the 1's
+        assert reader.classify(seven_input[None]).argmax() == 7  # the 7's own image, not the 1's
         assert not board_.has_ink and board_.banner.text.startswith("saved 1 7")
 
-    def test_one_key_on_a_number_saves_nothing_and_esc_cancels(self, tmp_path, shipped):
-        board_ = read_board(two_digit_board(), shipped)
+    def test_one_key_on_a_number_saves_nothing_and_esc_cancels(self, tmp_path, reader):
+        board_ = read_board(two_digit_board(), reader)
         press(board_, pygame.K_7, "7", tmp_path)
         assert board_.typed == "7" and saved_files(tmp_path) == []
         assert press(board_, pygame.K_ESCAPE) is None  # cancels the label; does not quit
@@ -282,8 +289,8 @@ class TestLabelAndSave:
         press(board_, pygame.K_RETURN, "\r")
         assert "1 of 2 digits typed" in board_.banner.text and saved_files(tmp_path) == []
 
-    def test_changing_the_drawing_cancels_the_label(self, tmp_path, shipped):
-        board_ = read_board(two_digit_board(), shipped)
+    def test_changing_the_drawing_cancels_the_label(self, tmp_path, reader):
+        board_ = read_board(two_digit_board(), reader)
         type_label(board_, 1, tmp_path, now=0.0)
         draw_line(board_, (150, 100), (150, 200))
         check_label(board_, 0.1)
@@ -300,40 +307,40 @@ class TestLabelAndSave:
         assert type_label(board_, 3, tmp_path, now=0.0) == []
         assert not any(tmp_path.iterdir()) and "wait for the reading" in board_.banner.text
 
-    def test_a_kiosk_labels_nothing_unless_allowed(self, tmp_path, shipped):
-        board_ = read_board(two_digit_board(), shipped)
+    def test_a_kiosk_labels_nothing_unless_allowed(self, tmp_path, reader):
+        board_ = read_board(two_digit_board(), reader)
         board_.teach_allowed = False
         for digit in (1, 7):
             type_label(board_, digit, tmp_path, now=0.0)
         assert saved_files(tmp_path) == [] and board_.banner is None  # visitors: nothing happens, nothing said
 
     @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes anywhere")
-    def test_a_read_only_folder_is_a_banner(self, tmp_path, shipped):
+    def test_a_read_only_folder_is_a_banner(self, tmp_path, reader):
         tmp_path.chmod(0o500)
         try:
             board_ = new_board((400, 300))
             draw_line(board_, (200, 50), (200, 250))
-            assert type_label(read_board(board_, shipped), 1, tmp_path / "drawn", now=0.0) == []
+            assert type_label(read_board(board_, reader), 1, tmp_path / "drawn", now=0.0) == []
         finally:
             tmp_path.chmod(0o700)
         assert board_.banner.error and "could not save" in board_.banner.text and board_.has_ink
 
-    def test_a_read_only_disk_is_a_banner(self, tmp_path, monkeypatch, shipped):
+    def test_a_read_only_disk_is_a_banner(self, tmp_path, monkeypatch, reader):
         def refuse(*args, **kwargs):
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
 
         monkeypatch.setattr(Path, "write_bytes", refuse)  # what a read-only mount does, even to root
         board_ = new_board((400, 300))
         draw_line(board_, (200, 50), (200, 250))
-        assert type_label(read_board(board_, shipped), 1, tmp_path, now=0.0) == []
+        assert type_label(read_board(board_, reader), 1, tmp_path, now=0.0) == []
         assert board_.banner.error and "Read-only file system" in board_.banner.text
 
-    def test_an_unwritable_path_is_a_banner(self, tmp_path, shipped):
+    def test_an_unwritable_path_is_a_banner(self, tmp_path, reader):
         blocker = tmp_path / "drawn"
         blocker.write_text("a file where the folder should be")
         board_ = new_board((400, 300))
         draw_line(board_, (200, 50), (200, 250))
-        assert type_label(read_board(board_, shipped), 1, blocker, now=0.0) == []
+        assert type_label(read_board(board_, reader), 1, blocker, now=0.0) == []
         assert board_.banner.error and "could not save" in board_.banner.text
         assert board_.has_ink  # nothing lost: fix the disk and press the key again
 
@@ -464,7 +471,7 @@ class TestEvents:
         send(mouse("down", (200, layout.canvas.y - 10)))  # on the header: no stroke
         assert len(board_.strokes) == 1
 
-    def test_keys_clear_undo_and_save(self, setup, tmp_path, shipped):
+    def test_keys_clear_undo_and_save(self, setup, tmp_path, reader):
         board_, layout, send, stroke = setup
         stroke(200), stroke(400)
         send(key(pygame.K_BACKSPACE))
@@ -472,7 +479,7 @@ class TestEvents:
         stroke(400)
         send(key(pygame.K_z, pygame.KMOD_LCTRL))
         assert len(board_.strokes) == 1
-        read_board(board_, shipped)
+        read_board(board_, reader)
         send(key(pygame.K_4, unicode="4"))
         assert len(list((tmp_path / "4").glob("*.png"))) == 1 and not board_.has_ink
         stroke(300)

@@ -8,66 +8,87 @@ import pytest
 
 from digitboard.common.errors import UserError
 from digitboard.measure.evaluation import write_number
+from digitboard.read.ink import find_digits
 from digitboard.read.strokes import (check_strokes, digit_height, group_strokes, stroke_boxes, transition_features)
 from digitboard.data.pen import draw_strokes, PenDigit
 
-from conftest import FIVE, FOUR, ONE, SEVEN, ZERO_IN_TWO_ARCS, arc, write
+from conftest import FIVE, FOUR, ONE, SEVEN, ZERO_IN_TWO_ARCS, arc, stand_in, write
+
+
+@pytest.fixture(scope="module")
+def reader():
+    """A Recognizer that reads with conftest's stand-in (TemplateReader), which knows the ten
+    digits the tests draw: which strokes make a digit is the grouping's doing."""
+    return stand_in()
 
 
 class TestWithStrokes:
-    def test_touching_digits_are_read_apart(self, shipped):
+    """Strokes grouped into digits around a reader no training changes; how the shipped model
+    reads numbers from their strokes: TestShippedModel."""
+
+    def test_touching_digits_are_read_apart(self, reader):
         canvas, strokes = write(ONE, SEVEN, FOUR, gap=0.0)
-        assert len(shipped.read(canvas)) < 3  # the ink is one blob or two …
-        readings = shipped.read(canvas, strokes=strokes)  # … but the strokes say three digits
+        assert len(find_digits(canvas)) < 3  # the ink is one blob or two …
+        readings = reader.read(canvas, strokes=strokes)  # … but the strokes say three digits
         assert [r.strokes for r in readings] == [(0,), (1,), (2, 3)]
         assert [r.digit for r in readings] == [1, 7, 4]
         assert readings[0].box[0] < readings[1].box[0] < readings[2].box[0]
 
-    def test_a_clear_number_is_read_with_one_image_per_digit(self, shipped):
+    def test_a_clear_number_is_read_with_one_image_per_digit(self, reader):
         canvas, strokes = write(ONE, SEVEN, FOUR, gap=0.3)
         classified = []
 
         def counting(images, strokes):
             classified.append(len(images))
-            return shipped.classify(images, strokes)
+            return reader.classify(images, strokes)
 
         groups = group_strokes(check_strokes(strokes, canvas.shape), counting)
         assert [g.strokes for g in groups] == [(0,), (1,), (2, 3)]
         assert classified == [3]  # the runs that cannot beat the clear cut are never drawn or read
 
     @pytest.mark.parametrize("digit, label", [(FIVE, 5), (FOUR, 4), (ZERO_IN_TWO_ARCS, 0)])
-    def test_a_digit_of_several_strokes_stays_whole(self, shipped, digit, label):
+    def test_a_digit_of_several_strokes_stays_whole(self, reader, digit, label):
         canvas, strokes = write(digit)
-        [reading] = shipped.read(canvas, strokes=strokes)
+        [reading] = reader.read(canvas, strokes=strokes)
         assert reading.strokes == (0, 1) and reading.digit == label
 
-    def test_detached_strokes_stay_with_their_digit_beside_others(self, shipped):
+    def test_detached_strokes_stay_with_their_digit_beside_others(self, reader):
         canvas, strokes = write(FIVE, ZERO_IN_TWO_ARCS, FOUR, gap=0.1)
-        readings = shipped.read(canvas, strokes=strokes)
+        readings = reader.read(canvas, strokes=strokes)
         assert [r.strokes for r in readings] == [(0, 1), (2, 3), (4, 5)]
         assert [r.digit for r in readings] == [5, 0, 4]
 
-    def test_a_cap_added_after_the_next_digit_joins_its_digit(self, shipped):
+    def test_a_cap_added_after_the_next_digit_joins_its_digit(self, reader):
         canvas, strokes = write(FIVE, ONE, gap=0.2)
         late = [strokes[0], strokes[2], strokes[1]]  # the 5's body, the 1, then the 5's cap
-        readings = shipped.read(canvas, strokes=late)
+        readings = reader.read(canvas, strokes=late)
         assert [r.strokes for r in readings] == [(0, 2), (1,)]
 
     @pytest.mark.parametrize("brush", [6, 20])
-    def test_the_box_is_the_ink_of_the_strokes(self, shipped, brush):
+    def test_the_box_is_the_ink_of_the_strokes(self, reader, brush):
         canvas, strokes = write(FOUR, brush=brush)
-        [reading] = shipped.read(canvas, strokes=strokes)
+        [reading] = reader.read(canvas, strokes=strokes)
         ink = cv2.boundingRect((canvas >= 48).astype(np.uint8))
         assert reading.box == pytest.approx(ink, abs=2)
 
-    def test_a_dash_is_one_reading_and_no_crash(self, shipped):
+    def test_a_dash_is_one_reading_and_no_crash(self, reader):
         dash = [np.array([[100.0, 300.0], [800.0, 305.0]])]  # one stroke far wider than tall: no run held it
         canvas = draw_strokes(dash, np.zeros((600, 1024), np.uint8), 12)
-        [reading] = shipped.read(canvas, strokes=dash)
+        [reading] = reader.read(canvas, strokes=dash)
         assert reading.strokes == (0,)
 
-    def test_no_strokes_read_nothing(self, shipped):
-        assert shipped.read(np.zeros((100, 100), np.uint8), strokes=[]) == []
+    def test_no_strokes_read_nothing(self, reader):
+        assert reader.read(np.zeros((100, 100), np.uint8), strokes=[]) == []
+
+
+@pytest.mark.shipped
+class TestShippedModel:
+    """The shipped model reading numbers with their strokes: what any good digit reader does,
+    whatever its training."""
+
+    def test_a_clear_number_written_touching_reads_as_written(self, shipped):
+        canvas, strokes = write(ONE, SEVEN, FOUR, gap=0.0)
+        assert [r.digit for r in shipped.read(canvas, strokes=strokes)] == [1, 7, 4]
 
     def test_real_pen_numbers_are_read_through_touching_and_overlap(self, shipped, pen_digits):
         rng = np.random.default_rng(7)
@@ -92,9 +113,9 @@ class TestBadStrokes:
         with pytest.raises(UserError, match=message):
             check_strokes(strokes, (80, 100))
 
-    def test_read_refuses_them_plainly(self, shipped):
+    def test_read_refuses_them_plainly(self, reader):
         with pytest.raises(UserError, match="stroke 0 holds NaN"):
-            shipped.read(np.zeros((80, 100), np.uint8), strokes=[np.array([[np.nan, 1.0]])])
+            reader.read(np.zeros((80, 100), np.uint8), strokes=[np.array([[np.nan, 1.0]])])
 
     def test_lists_of_points_are_fine(self):
         [stroke] = check_strokes([[(1, 2), (3, 4)]], (80, 100))
