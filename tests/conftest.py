@@ -22,7 +22,8 @@
   whatever more it is shown, `templates_of`) and reads nothing a training changes: the tests
   of finding, cutting and grouping digits use it, not the shipped model's weights.
   `shipped`, the shipped model's Recognizer, is for the few integration tests that check
-  what any good digit reader does.
+  what any good digit reader does, marked `shipped` (a test that uses it unmarked stops the
+  collection); so are the tests that run board.py or evaluate.py on their default model.
 - Every test runs with train.py's runs/ folder moved to a temporary folder, so a test that
   trains without --out writes nothing into the repository.
 
@@ -97,9 +98,19 @@ TINY_MODEL_ARGS = ["--arch", "small", "--epochs", "1", "--limit", "1000", "--bat
                    "--no-augment", "--seed", "0"]
 
 
+def pytest_collection_modifyitems(items):
+    """A test that reads with the shipped model is an integration test, and says so: marked
+    `shipped` (pyproject.toml), so that a retrain can be checked with `pytest -m shipped`."""
+    unmarked = [item.nodeid for item in items
+                if "shipped" in getattr(item, "fixturenames", ()) and item.get_closest_marker("shipped") is None]
+    if unmarked:
+        raise pytest.UsageError("these use the shipped model but are not marked @pytest.mark.shipped: "
+                                + ", ".join(unmarked))
+
+
 @pytest.fixture(scope="session")
 def shipped():
-    """The shipped model's Recognizer; skips when there is none."""
+    """The shipped model's Recognizer (for tests marked `shipped` only); skips when there is none."""
     from digitboard.common.paths import DEFAULT_MODEL
     from digitboard.read.recognizer import Recognizer
 

@@ -189,6 +189,7 @@ def test_the_heartbeat_is_written_each_second_and_at_once_when_the_status_change
     assert written == ["1 loading\n", "1 loading\n", "2 reading\n", "2 reading\n", "3 reading\n"]
 
 
+@pytest.mark.shipped  # board.py --kiosk reads with the shipped model
 @pytest.mark.skipif(not DEFAULT_MODEL.is_file(), reason="no models/best.keras")
 def test_the_real_kiosk_comes_back_after_kill_9(tmp_path):
     """`board.py --kiosk`, headless: the process it starts becomes the supervisor (no pygame,

@@ -45,6 +45,7 @@ class TestCommand:
         assert lines[-2].startswith("read: ") and len(digits) == 3 and all(d in "0123456789" for d in digits)
         assert cv2.imread(str(snapshot)).shape == (480, 640, 3)
 
+    @pytest.mark.shipped  # board.py reads with the shipped model by default
     def test_replay_of_touching_digits_reads_them_apart(self, tmp_path):
         if not DEFAULT_MODEL.exists():
             pytest.skip("no shipped model")

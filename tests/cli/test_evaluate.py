@@ -72,6 +72,7 @@ def test_strokes_on_own_unipen_fixture(tmp_path, tiny_model):
     assert (tmp_path / "strokes-errors.png").exists()
 
 
+@pytest.mark.shipped  # evaluate.py reads with the shipped model by default
 @pytest.mark.skipif(not SHARED_PENDIGITS.exists(), reason="../shared/pendigits is not here")
 @pytest.mark.skipif(not DEFAULT_MODEL.exists(), reason="no shipped model yet")
 def test_strokes_on_shared_pen_data(tmp_path):
