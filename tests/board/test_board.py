@@ -216,9 +216,11 @@ class TestReadings:
             raise UserError(f"no model at {tmp_path / 'none.keras'}: train one with `python train.py`")
 
         board_ = new_board((400, 300))
-        reader = start_reader(load)
-        reader.thread.join(5)
-        exchange_with_reader(board_, reader, 0.0)
+        reader = start_reader(load)  # its thread lives on after the failed load: wait for the news, not for it
+        deadline = time.monotonic() + 5
+        while board_.model_state == "loading" and time.monotonic() < deadline:
+            exchange_with_reader(board_, reader, 0.0)
+            time.sleep(0.01)
         assert board_.model_state == "failed" and "python train.py" in board_.model_message
         assert settled(board_)
 
