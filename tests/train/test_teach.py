@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from digitboard.data.drawings import load_drawings
-from digitboard.train.teach import STEPS, SURE, hold_back, personalise, reading_probs, replay_data, unseen_by_base
+from digitboard.train.teach import PROGRESS_EVERY, STEPS, SURE, hold_back, personalise, reading_probs, replay_data, unseen_by_base
 from digitboard.read.recognizer import Recognizer
 from digitboard.data.pen import PenDigit
 from digitboard.read.model_files import REPLAY, STROKES, companion, companions_dir, copy_unit, read_card
@@ -20,11 +20,11 @@ from digitboard.train.fit import train_stroke_model
 from conftest import PEN_DIGITS, assert_one_line_error, make_drawings, run_train, write_image
 
 
-@pytest.fixture
-def tiny_with_strokes(tmp_path, tiny_model) -> Path:
-    """The tiny model with a stroke model among its companions (2 epochs on the pen 0, 1 and 7)."""
-    folder = tmp_path / "base"
-    folder.mkdir()
+@pytest.fixture(scope="module")
+def tiny_with_strokes(tmp_path_factory, tiny_model) -> Path:
+    """The tiny model with a stroke model among its companions (2 epochs on the pen 0, 1 and 7).
+    Shared by the module: the teaches read it and write elsewhere."""
+    folder = tmp_path_factory.mktemp("base")
     model = folder / "tiny.keras"
     shutil.copy(tiny_model, model)
     companions = companions_dir(model)
@@ -56,22 +56,27 @@ def test_the_base_models_validation_digits_are_found_again_from_its_card():
     assert unseen_by_base({"validation_samples": 4179}, 60000, 7494) is None  # a card without its config
 
 
-def test_teaching_writes_the_personal_model_and_its_card(tmp_path, tiny_model, mnist):
+def test_teaching_writes_the_personal_model_and_its_card(tmp_path, tiny_with_strokes, mnist):
+    """Drawings without strokes: the image model is taught them, and the personal model reads
+    with the base's stroke model, copied (a unit stands alone)."""
     drawn = make_drawings(tmp_path / "drawn", mnist)
     (drawn / "1" / "broken.png").write_bytes(b"not a png")
     out = tmp_path / "models" / "mine.keras"
-    result = teach(drawn, tiny_model, out)
+    result = teach(drawn, tiny_with_strokes, out)
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert "skipped 1: 1/broken.png" in lines[0]
     assert f"step {STEPS}/{STEPS}" in result.output and lines[-1].startswith("taught in ")
     card = read_card(out)
-    assert card["kind"] == "personal" and card["base_model"] == str(tiny_model)
+    assert card["kind"] == "personal" and card["base_model"] == str(tiny_with_strokes)
     assert card["drawings_used"] == 18 and card["drawings_per_digit"] == {"0": 6, "1": 6, "7": 6}
     assert card["held_back"] == 3 and card["taught_on"] == 15 and card["skipped_files"] == ["1/broken.png"]
     assert 0 <= card["held_back_accuracy_before"] <= 1 and 0 <= card["held_back_accuracy_after"] <= 1
     assert card["test_samples"] == 10000 and card["test_accuracy"] > 0.5  # the tiny model still reads MNIST
-    assert Recognizer.load(out).read(np.pad(mnist.x_test[0], 20))  # a working model
+    assert card["stroke_model"] == {"base": str(tiny_with_strokes), "taught_on": 0}
+    assert companion(out, STROKES).read_bytes() == companion(tiny_with_strokes, STROKES).read_bytes()
+    recognizer = Recognizer.load(out)
+    assert recognizer.stroke_model and recognizer.read(np.pad(mnist.x_test[0], 20))  # a working model
 
 
 def test_the_stroke_model_is_taught_the_drawings_strokes(tmp_path, tiny_with_strokes, mnist):
@@ -128,16 +133,6 @@ def test_a_taught_image_model_that_forgets_the_base_data_is_not_kept(tmp_path, t
     assert all(np.array_equal(a, b) for a, b in zip(taught.get_weights(), base.get_weights()))
 
 
-def test_without_strokes_the_personal_model_reads_with_the_base_stroke_model(tmp_path, tiny_with_strokes, mnist):
-    out = tmp_path / "models" / "mine.keras"
-    result = teach(make_drawings(tmp_path / "drawn", mnist), tiny_with_strokes, out)
-    assert result.exit_code == 0, result.output
-    card = read_card(out)
-    assert card["stroke_model"] == {"base": str(tiny_with_strokes), "taught_on": 0}
-    assert (companion(out, STROKES).read_bytes() == companion(tiny_with_strokes, STROKES).read_bytes()
-            and Recognizer.load(out).stroke_model)  # the base's, copied: a unit stands alone
-
-
 @pytest.mark.parametrize("layout, message", [
     ({}, "no labelled drawings in"),
     ({"7": 3}, "all 3 drawings in"),
@@ -178,7 +173,8 @@ def test_a_teach_stopped_while_it_installs_leaves_the_old_unit_whole(tmp_path, t
 
     monkeypatch.setattr(shutil, "copyfile", interrupted_at_the_last_step)
     with pytest.raises(KeyboardInterrupt):
-        personalise(tiny_model, load_drawings(drawn), mine, replay_data(tiny_model, mnist), echo=lambda _: None)
+        personalise(tiny_model, load_drawings(drawn), mine, replay_data(tiny_model, mnist), steps=PROGRESS_EVERY,
+                    echo=lambda _: None)  # a short teach: what is stopped is its install
     assert mine.read_bytes() == old_model and read_card(mine) == old_card  # the old unit, whole
     assert not list(mine.parent.glob("*.partial-*"))
     assert Recognizer.load(mine).read(np.pad(mnist.x_test[0], 20))
