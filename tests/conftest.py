@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -147,6 +148,19 @@ def headless(monkeypatch):
     monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
 
 
+@pytest.fixture(scope="session")
+def plain_run(tmp_path_factory, mnist) -> tuple[subprocess.CompletedProcess, Path]:
+    """`python train.py --limit 1000 --epochs 1 --out …` as a user types it, in a Python of its
+    own (the default cnn and recipe, real MNIST; TensorFlow imported afresh): (the finished
+    process, its stdout and stderr kept, and the model it wrote). About 20 s on a 2-core CPU,
+    so run once for the tests of what it prints and what it writes. Skips without MNIST."""
+    out = tmp_path_factory.mktemp("plain_run") / "best.keras"
+    done = subprocess.run([sys.executable, "train.py", "--limit", "1000", "--epochs", "1", "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done, out
+
+
 # ---------------------------------------------------------------- generated data sets
 
 
@@ -202,29 +216,33 @@ def write_image(path: Path, image: np.ndarray) -> Path:
     return path
 
 
+def class_folder(directory: Path, classes=("0", "1", "7"), n_train=6, n_test=2, layout="mnist_png") -> Path:
+    """A class-folder data set at `directory`: layout "mnist_png" writes DIR/training/<class>/*.png
+    and DIR/testing/<class>/*.png; "flat" writes DIR/<class>/*.png (n_test ignored). In every
+    training class one image is colour (BGR) and one an odd size (37×31), the rest 28×28
+    grayscale."""
+    rng = np.random.default_rng(n_train * 31 + n_test)
+    splits = {"training": n_train, "testing": n_test} if layout == "mnist_png" else {".": n_train}
+    for split, n in splits.items():
+        for label in classes:
+            for i in range(n):
+                image = digit_like(label, rng)
+                if split != "testing" and i == 0:
+                    image = cv2.merge([image, image // 2, np.zeros_like(image)])  # colour
+                elif split != "testing" and i == 1:
+                    image = cv2.resize(image, (37, 31))  # odd size, not square
+                write_image(directory / split / label / f"{label}_{i}.png", image)
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
 @pytest.fixture
 def make_class_folder(tmp_path):
-    """make_class_folder(name, classes=("0", "1", "7"), n_train=6, n_test=2, layout="mnist_png").
-
-    layout "mnist_png" writes DIR/training/<class>/*.png and DIR/testing/<class>/*.png;
-    "flat" writes DIR/<class>/*.png (n_test ignored). In every training class one image is
-    colour (BGR) and one an odd size (37×31), the rest 28×28 grayscale."""
+    """make_class_folder(name, classes=("0", "1", "7"), n_train=6, n_test=2, layout="mnist_png"):
+    class_folder under tmp_path / name."""
 
     def make(name="digits", classes=("0", "1", "7"), n_train=6, n_test=2, layout="mnist_png"):
-        directory = tmp_path / name
-        rng = np.random.default_rng(n_train * 31 + n_test)
-        splits = {"training": n_train, "testing": n_test} if layout == "mnist_png" else {".": n_train}
-        for split, n in splits.items():
-            for label in classes:
-                for i in range(n):
-                    image = digit_like(label, rng)
-                    if split != "testing" and i == 0:
-                        image = cv2.merge([image, image // 2, np.zeros_like(image)])  # colour
-                    elif split != "testing" and i == 1:
-                        image = cv2.resize(image, (37, 31))  # odd size, not square
-                    write_image(directory / split / label / f"{label}_{i}.png", image)
-        directory.mkdir(parents=True, exist_ok=True)
-        return directory
+        return class_folder(tmp_path / name, classes, n_train, n_test, layout)
 
     return make
 

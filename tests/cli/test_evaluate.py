@@ -323,15 +323,19 @@ class Classifier:
         return [SimpleNamespace(digit=int(d), confidence=0.9, image=np.zeros((28, 28), np.uint8)) for d in self.found]
 
 
-@pytest.mark.parametrize("found", ["1", "11", ""])
-def test_mnist_counts_not_a_digit_and_reads_through_read(tmp_path, monkeypatch, mnist, found):
-    monkeypatch.setattr(evaluate, "Recognizer", SimpleNamespace(load=lambda path=None: Classifier(found)))
-    ones = float(np.mean(mnist.y_test[:40] == 1))
+def test_mnist_counts_not_a_digit(tmp_path, monkeypatch, mnist):
+    monkeypatch.setattr(evaluate, "Recognizer", SimpleNamespace(load=lambda path=None: Classifier()))
     result, summary = run("--out", tmp_path, "--json", "mnist", "--limit", 40)
     assert result.exit_code == 0, result.output
     assert summary["rejected"] == 0.5 and summary["per_class"][10]["class"] == "not a digit"
     assert summary["accuracy"] == pytest.approx(float(np.mean(mnist.y_test[20:40] == 1)) / 2)
     assert "50.00% read as not a digit" in result.output
+
+
+@pytest.mark.parametrize("found", ["1", "11", ""])
+def test_mnist_reads_through_read(tmp_path, monkeypatch, mnist, found):
+    monkeypatch.setattr(evaluate, "Recognizer", SimpleNamespace(load=lambda path=None: Classifier(found)))
+    ones = float(np.mean(mnist.y_test[:40] == 1))
     result, summary = run("--out", tmp_path, "--json", "mnist", "--limit", 40, "--read")
     assert result.exit_code == 0, result.output
     assert summary["read"] and summary["n"] == 40 and len(summary["per_class"]) == 10

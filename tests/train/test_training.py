@@ -27,8 +27,8 @@ from digitboard.train import fit as training
 from digitboard.train.augment import make_augmenter
 from digitboard.train.networks import build_model
 
-from conftest import (QUICK, ROOT, TINY_MODEL_ARGS, assert_one_line_error, run_train, snapshot, write_idx,
-                      write_image)
+from conftest import (QUICK, ROOT, TINY_MODEL_ARGS, assert_one_line_error, class_folder, run_train, snapshot,
+                      write_idx, write_image)
 
 
 def history_rows(model: Path) -> list[dict]:
@@ -166,25 +166,15 @@ def test_one_epoch_run_writes_a_model_unit(tiny_model, mnist):
     assert card["test_accuracy"] > 0.5  # it learned something in its one epoch
 
 
-@pytest.fixture(scope="module")
-def quick_run(tmp_path_factory, mnist):
-    """`train.py --limit 1000 --epochs 1` as a user would type it (the default cnn and recipe,
-    real MNIST): (its output, its card). About 20 s on a 2-core CPU."""
-    out = tmp_path_factory.mktemp("quick") / "best.keras"
-    result = run_train("--limit", 1000, "--epochs", 1, "--out", out)
-    assert result.exit_code == 0, result.output
-    return result.output, read_card(out)
-
-
-def test_a_one_epoch_run_on_1000_images_scores_well_above_chance(quick_run):
-    _, card = quick_run
+def test_a_one_epoch_run_on_1000_images_scores_well_above_chance(plain_run):
+    card = read_card(plain_run[1])
     assert card["config"]["arch"] == "cnn" and card["epochs_run"] == 1
     assert card["test_samples"] == 10000
     assert card["test_accuracy"] >= 0.5  # chance is 0.1; measured 0.86-0.87
 
 
-def test_a_tiny_run_says_it_is_too_short_to_trust_in_its_last_line_and_card(quick_run):
-    output, card = quick_run
+def test_a_tiny_run_says_it_is_too_short_to_trust_in_its_last_line_and_card(plain_run):
+    output, card = plain_run[0].stdout, read_card(plain_run[1])
     # 1000 images and the marks that are no digit among them; 5 % validate, the rest train
     # at the auto batch size of 16: 68 steps
     images = card["train_samples"] + card["validation_samples"]
@@ -205,29 +195,38 @@ def test_too_short_to_trust_names_every_reason_and_none_for_a_long_enough_run():
     assert training.too_short_to_trust(2000, 3000, 0.65) == "ended with the learning rate at 65% of its peak"
 
 
-def test_without_a_terminal_the_log_has_one_line_per_epoch_and_a_long_run_no_warning(
-        make_class_folder, tmp_path, monkeypatch):
-    # the thresholds lowered, as a run long enough for the real ones takes minutes
-    monkeypatch.setattr(training, "MIN_STEPS", 1)
-    monkeypatch.setattr(training, "MIN_VALIDATION", 1)
-    out = tmp_path / "log.keras"
-    result = run_train("--data", make_class_folder(), *QUICK, "--epochs", 3, "--out", out)  # CliRunner: no TTY
+@pytest.fixture(scope="module")
+def class_run(tmp_path_factory) -> tuple[str, Path, Path, Path]:
+    """A 3-epoch run without --out on a class folder of shapes (circle, cross, line), through
+    CliRunner (no terminal), the too-short-to-trust thresholds lowered, as a run long enough for
+    the real ones takes minutes: (its output, its model, its data, the runs/ folder it went to)."""
+    folder = tmp_path_factory.mktemp("class_run")
+    data = class_folder(folder / "shapes", classes=("circle", "cross", "line"), n_train=6, n_test=2)
+    runs = folder / "runs"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(training, "MIN_STEPS", 1)
+        patch.setattr(training, "MIN_VALIDATION", 1)
+        patch.setattr(train, "RUNS_DIR", runs)
+        result = run_train("--data", data, *QUICK, "--epochs", 3)
     assert result.exit_code == 0, result.output
-    assert "\r" not in result.output and "\b" not in result.output  # no progress bar
-    lines = result.output.splitlines()
+    [run] = runs.iterdir()
+    return result.output, run / "best.keras", data, runs
+
+
+def test_without_a_terminal_the_log_has_one_line_per_epoch_and_a_long_run_no_warning(class_run):
+    output, out, _, _ = class_run
+    assert "\r" not in output and "\b" not in output  # no progress bar
+    lines = output.splitlines()
     epochs = [line for line in lines if "val_loss" in line]
     assert [line.split(" - ")[0] for line in epochs] == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     assert lines[0].startswith("training on ") and lines[1:-1] == epochs
-    assert lines[-1].startswith("best epoch ") and "too short" not in result.output
+    assert lines[-1].startswith("best epoch ") and "too short" not in output
     assert read_card(out)["too_short_to_trust"] is None
 
 
-def test_class_folder_run_keeps_class_names(make_class_folder, tmp_path):
-    data = make_class_folder(classes=("circle", "cross", "line"), n_train=6, n_test=2)
-    out = tmp_path / "run" / "shapes.keras"
-    result = run_train("--data", data, *QUICK, "--out", out)
-    assert result.exit_code == 0, result.output
-    assert f"→ {out}" in result.output.splitlines()[-1]  # the one-line summary
+def test_class_folder_run_keeps_class_names(class_run):
+    output, out, data, _ = class_run
+    assert f"→ {out}" in output.splitlines()[-1]  # the one-line summary
     card = read_card(out)
     assert card["class_names"] == ["circle", "cross", "line"]
     assert card["test_samples"] == 6 and card["data"] == str(data)
@@ -683,15 +682,12 @@ def test_a_run_touches_only_its_unit_and_sweeps_what_crashed_runs_left(make_clas
 # ---------------------------------------------------------------- runs/ and publish
 
 
-def test_without_out_a_run_goes_to_a_new_folder_under_runs(make_class_folder, tmp_path, monkeypatch):
-    runs = tmp_path / "runs"
-    monkeypatch.setattr(train, "RUNS_DIR", runs)
-    result = run_train("--data", make_class_folder(), *QUICK)
-    assert result.exit_code == 0, result.output
+def test_without_out_a_run_goes_to_a_new_folder_under_runs(class_run):
+    output, _, _, runs = class_run
     [run] = runs.iterdir()
     assert re.fullmatch(r"\d{8}-\d{6}", run.name)
     model = run / "best.keras"
-    assert f"→ {model}; " in result.output.splitlines()[-1]
+    assert output.splitlines()[-1].endswith(f"→ {model}")  # the summary names where it went
     assert sorted(p.name for p in run.iterdir()) == sorted(["best.keras", companions_dir(model).name])
     assert read_card(model)["model"] == "best.keras"
 
