@@ -78,9 +78,10 @@ def draw_inside(surface: pygame.Surface, board: Board, layout: Layout) -> None:
     y += title.get_height() + pad // 2
     reading = focus_reading(board)
     index = next((i for i, r in enumerate(board.readings) if r is reading), None)
-    seen = board.insides[index] if index is not None and index < len(board.insides) else None
-    if reading is None or seen is None:
-        key = "inside_draw" if reading is None or board.insides else "inside_none"
+    sent = index is not None and index < len(board.insides)  # read with Look inside on
+    seen = board.insides[index] if sent else None
+    if seen is None:
+        key = "inside_none" if sent else "inside_draw"  # the model cannot say / not read that way yet
         for text in _wrapped(words(board, key), caption, width):
             surface.blit(_text(text, caption, DIM), (x, y))
             y += line
