@@ -6,17 +6,19 @@
 - `tiny_model`: a .keras file that train.py trained (through CliRunner) for one epoch on
   1000 MNIST images, with its companion folder (card, history, Lite files). Shared by the
   whole session; treat its folder as read-only.
+- `plain_run`: `python train.py --limit 1000 --epochs 1` in a Python of its own, once a
+  session, for the tests of what a plain run prints and writes.
 - `make_idx_dir`, `make_class_folder`, `make_unipen`: factories writing small IDX,
-  class-folder (mnist_png layout or flat) and UNIPEN data sets under tmp_path.
+  class-folder (mnist_png layout or flat; `class_folder` for a module's fixture) and UNIPEN
+  data sets under tmp_path.
 - `run_train`, `QUICK` (the options of a seconds-long training) and
   `assert_one_line_error` (how every bad input must end) for the command-line tests;
   `previous_run`, a model unit already at --out, and `snapshot`, to show it stays as it was.
 - Digits the tests draw themselves: ONE, SEVEN, FOUR, FIVE, ZERO_IN_TWO_ARCS and the rest of
   DIGITS (pen paths, 200 px tall) and `write(*digits, gap=…)`, which puts them side by side
-  on a canvas;
-  `make_drawings`, a person's labelled drawings as the board saves them; `tight_number`, a
-  saved drawing of 4 1 7 with touching digits; `pen_digits`, the UCI pen digits of ../shared
-  (skips without them).
+  on a canvas; `make_drawings`, a person's labelled drawings as the board saves them;
+  `tight_number`, a saved drawing of 4 1 7 with touching digits; `pen_digits`, the UCI pen
+  digits of ../shared (skips without them).
 - `headless`: pygame on SDL's dummy drivers.
 - `stand_in()`: a Recognizer around TemplateReader, a stand-in model that knows DIGITS (and
   whatever more it is shown, `templates_of`) and reads nothing a training changes: the tests
