@@ -54,7 +54,7 @@ def lift_pen(digit: PenDigit, rng: np.random.Generator) -> PenDigit:
     return PenDigit(digit.label, [*digit.strokes[:longest], first, second, *digit.strokes[longest + 1:]])
 
 
-def stroke_transitions(path: Path, pairs: int, seed: int, marks: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def stroke_transitions(paths: list[Path], pairs: int, seed: int, marks: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """(features, starts a new digit) for every stroke after the first in `pairs` written pairs;
     a third of the digits are written with one more pen lift (lift_pen), since the pen data
     has few digits of several strokes that come from pen lifts; a `marks` share of the items
@@ -62,7 +62,7 @@ def stroke_transitions(path: Path, pairs: int, seed: int, marks: float = 0.0) ->
     one mark as a digit's go on one digit."""
     from digitboard.train.marks import negatives
 
-    digits = read_unipen(path)
+    digits = [digit for path in paths for digit in read_unipen(path)]
     rng = np.random.default_rng(seed)
     made = [PenDigit("", strokes) for _, strokes in negatives(int(2 * pairs * marks) + 1, rng, digits)]
     rows, labels = [], []
@@ -71,7 +71,7 @@ def stroke_transitions(path: Path, pairs: int, seed: int, marks: float = 0.0) ->
         pair = [lift_pen(d, rng) if rng.random() < 1 / 3 else d for d in pair]
         pair = [made[int(rng.integers(len(made)))] if rng.random() < marks else d for d in pair]
         number = write_number(pair, rng.uniform(-0.1, 0.4), rng, height=rng.uniform(60, 300),
-                              brush=int(rng.integers(2, 18)))
+                              brush=int(rng.integers(2, 18)), canvas_size=(2400, 800))  # wide digits fit
         strokes, first = number.strokes, len(pair[0].strokes)
         height = segment.digit_height(segment.stroke_boxes(strokes))
         for k in range(1, len(strokes)):
@@ -163,9 +163,9 @@ def main():
 
 
 @main.command()
-@click.argument("train", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--check", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Other writers' pen digits to measure the fitted model on.")
+@click.argument("train", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--check", type=click.Path(exists=True, dir_okay=False, path_type=Path), multiple=True,
+              help="Other writers' pen digits to measure the fitted model on (repeatable).")
 @click.option("--pairs", type=click.IntRange(100), default=8000, show_default=True)
 @click.option("--marks", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of the written items that are marks that are no digit (train.marks).")
@@ -174,7 +174,7 @@ def main():
 def strokes(train, check, pairs, marks, seed, write):
     """Where a new digit (or mark) starts among strokes: fitted.json's "new digit" model."""
     report("new digit", segment.FEATURE_NAMES, *stroke_transitions(train, pairs, seed, marks),
-           check and (lambda: stroke_transitions(check, pairs // 2, seed + 1, marks)), write, command_line())
+           (lambda: stroke_transitions(check, pairs // 2, seed + 1, marks)) if check else None, write, command_line())
 
 
 @main.command()
@@ -190,7 +190,7 @@ def strokes(train, check, pairs, marks, seed, write):
 def cuts(train, check, numbers, model, seed, write):
     """Where touching digits part in a blob of ink: fitted.json's "cut" model."""
     report("cut", CUT_FEATURE_NAMES, *ink_cuts(train, numbers, seed, model),
-           check and (lambda: ink_cuts(check, numbers // 2, seed + 1, model)), write, command_line())
+           (lambda: ink_cuts(check, numbers // 2, seed + 1, model)) if check else None, write, command_line())
 
 
 if __name__ == "__main__":

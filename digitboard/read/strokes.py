@@ -201,15 +201,15 @@ def _squared_distances(points: np.ndarray, to: np.ndarray) -> np.ndarray:
 
 
 # The boundary model (fitted.json ["new digit"]): a logistic regression on transition_features,
-# the log-odds that a stroke starts a new digit. Fitted by `python benchmarks/fit_segmentation.py strokes runs/pendigits-train.tra` (UCI pen
-# digits of writers 1-24, written in pairs at gaps from -0.1 to 0.4 of their height, a third
-# of them with an extra pen lift); the fitted bias of 1.794 is raised by 0.5 (bias_shift), chosen on 200
-# 3-digit numbers per gap of writers 1-24, composed as `evaluate.py numbers` does them (+0,
-# +0.5, +1.0: 95.5, 97.5, 98.5 % read exactly at a -0.05 gap; 99.0, 99.5, 99.5 % at 0; single
-# digits 99.85, 99.85, 99.80 %). Before "tops apart", "bottoms apart" and "starts where a stroke
-# ended", 52 of the 728 pen 4s (13 of the 30 writers) were read as two digits, the stem set
-# apart from the L read as a "1" ("61"); on writers 25-30 the model missed 1.10 % of new
-# digits (now 0.48 %) and took 0.59 % of a digit's own later strokes for new digits (now 0.04 %).
+# the log-odds that a stroke starts a new digit. Fitted (fitted.json says how) on pen digits of
+# the training writers of UCI pendigits (1-24) and of UNIPEN (benchmarks/split_unipen.py),
+# written in pairs at gaps from -0.1 to 0.4 of their height, a third of them with an extra pen
+# lift. Its bias is raised by 0.5 (bias_shift), a choice made on 200 3-digit numbers per gap of
+# pendigits writers 1-24, composed as `evaluate.py numbers` does them (+0, +0.5, +1.0: 95.5,
+# 97.5, 98.5 % read exactly at a -0.05 gap; 99.0, 99.5, 99.5 % at 0; single digits 99.85,
+# 99.85, 99.80 %). "tops apart", "bottoms apart" and "starts where a stroke ended" keep a 4's
+# stem set apart from its L with the L (52 of the 728 pendigits 4s, 13 of 30 writers, were read
+# as "61" before them).
 
 
 def new_digit_log_odds(digit: list[np.ndarray], stroke: np.ndarray, height: float) -> float:
