@@ -263,7 +263,9 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
                  "split": round(split, 5), "rejected": round(rejected, 5),
                  "canvas_only_split": round(canvas_split, 5), "canvas_only_rejected": round(canvas_rejected, 5),
                  **with_strokes, **{f"canvas_only_{key}": value for key, value in canvas_only.items()},
-                 "n": len(digits), "size": size, "brush": brush, "off_centre": off_centre},
+                 "n": len(digits), "size": size, "brush": brush, "off_centre": off_centre,
+                 "read_ms_p50": round(float(np.percentile(result.read_ms, 50)), 3),
+                 "read_ms_p99": round(float(np.percentile(result.read_ms, 99)), 3)},
            f"pen digits ({len(digits)}, height {size} px, brush {brush_used}, "
            f"{'off-centre' if off_centre else 'centred'}): accuracy {result.accuracy:.4f} read with "
            f"their strokes as the board reads, {result.canvas_only_accuracy:.4f} from the pixels "
@@ -272,6 +274,8 @@ def strokes(ctx, files, size, brush, canvas, off_centre, limit, seed):
            f"rejected (no digit read): {rejected:.2%} with strokes, {canvas_rejected:.2%} from the pixels alone\n"
            f"{confidence_line('with strokes', with_strokes, UNSURE_BELOW)}\n"
            f"{confidence_line('from the pixels alone', canvas_only, UNSURE_BELOW)}\n"
+           f"read() with strokes, one digit: p50 {np.percentile(result.read_ms, 50):.2f} ms, "
+           f"p99 {np.percentile(result.read_ms, 99):.2f} ms\n"
            f"{score_table(report['per_class'])}\n"
            f"reports: {ctx.obj['out']}/strokes-confusion.png, strokes-errors.png")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -99,6 +99,7 @@ class ReplayResult:
     inputs: list[np.ndarray]                       # the first 28×28 model input of each digit
     confidences: list[float]                       # of the first reading with strokes (0: none)
     canvas_only_confidences: list[float]           # of the first reading from the pixels alone
+    read_ms: list[float] = field(default_factory=list)  # each read() with strokes, in ms
 
     @property
     def accuracy(self) -> float:
@@ -133,7 +134,10 @@ def replay(recognizer: Recognizer, digits: list[PenDigit], style: DrawingStyle, 
     result = ReplayResult([], [], [], [], [], [])
     for digit in progress(digits) if progress else digits:
         canvas, strokes = draw_on_canvas(digit, style, rng)
-        readings, canvas_readings = recognizer.read(canvas, strokes=strokes), recognizer.read(canvas)
+        started = time.perf_counter()
+        readings = recognizer.read(canvas, strokes=strokes)
+        result.read_ms.append((time.perf_counter() - started) * 1000)
+        canvas_readings = recognizer.read(canvas)
         result.labels.append(digit.label)
         result.predictions.append(digits_read(readings))
         result.canvas_only.append(digits_read(canvas_readings))
