@@ -326,6 +326,32 @@ NINE = [np.r_[arc(45, 50, 45, 48, 0, -2 * np.pi, 24), [[88.0, 200]]]]
 DIGITS = {0: ZERO_IN_TWO_ARCS, 1: ONE, 2: TWO, 3: THREE, 4: FOUR, 5: FIVE, 6: SIX, 7: SEVEN, 8: EIGHT, 9: NINE}
 
 
+def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6, strokes: dict | None = None) -> Path:
+    """A person's drawings as the board saves them: DIR/<digit>/<stamp>.png, with the board's
+    extras one folder down (the image of the strokes alone, which the loader must leave alone,
+    and with `strokes` {digit: its strokes}, strokes.json)."""
+    for digit in digits:
+        images = mnist.x_test[mnist.y_test == digit][:per_digit]
+        for i, image in enumerate(images):
+            write_image(folder / str(digit) / f"s{i}.png", image)
+            write_image(folder / str(digit) / f"s{i}" / "canvas.png", np.zeros((30, 40), np.uint8))
+            if strokes and digit in strokes:
+                wobbled = [s + i for s in strokes[digit]]  # each drawing a little different
+                (folder / str(digit) / f"s{i}" / "strokes.json").write_text(
+                    stroke_json([PenDigit(str(digit), wobbled)], (400, 300)))
+    return folder
+
+
+def tight_number(path: Path) -> Path:
+    """A saved drawing of 4 1 7 written with touching digits, as the board saves strokes."""
+    four = [np.array([[255.0, 200], [200, 330], [300, 330]]), np.array([[275.0, 260], [275, 400]])]
+    one = [np.array([[310.0, 200], [310, 400]])]
+    seven = [np.array([[315.0, 200], [415, 200], [355, 400]])]
+    digits = [PenDigit("4", four), PenDigit("1", one), PenDigit("7", seven)]
+    path.write_text(stroke_json(digits, canvas_size=(800, 600)))
+    return path
+
+
 # ---------------------------------------------------------------- a stand-in reader
 
 
@@ -350,7 +376,7 @@ class TemplateReader:
     probabilities. It reads an input as the digit whose template it looks most like (cosine
     similarity, lightly blurred), the surer the closer: softmax(SHARPNESS × similarity), so a
     digit it was shown reads surely, and a piece of one, or two touching, less surely (the
-    tests of read.ink and read.strokes pass with SHARPNESS anywhere from 40 to 80).
+    tests under tests/read pass with SHARPNESS anywhere from 40 to 80).
     Its templates are the ten DIGITS (templates_of) and any more it is given, (label, 28×28
     input); with 11 classes, an input that no template is MARK_BELOW alike is "not a digit".
     What it reads depends on those drawings alone, never on a training run."""
@@ -387,32 +413,6 @@ def stand_in(*more, classes: int = 10):
     from digitboard.read.recognizer import Recognizer
 
     return Recognizer(TemplateReader(more, classes))
-
-
-def make_drawings(folder: Path, mnist, digits=(0, 1, 7), per_digit: int = 6, strokes: dict | None = None) -> Path:
-    """A person's drawings as the board saves them: DIR/<digit>/<stamp>.png, with the board's
-    extras one folder down (the image of the strokes alone, which the loader must leave alone,
-    and with `strokes` {digit: its strokes}, strokes.json)."""
-    for digit in digits:
-        images = mnist.x_test[mnist.y_test == digit][:per_digit]
-        for i, image in enumerate(images):
-            write_image(folder / str(digit) / f"s{i}.png", image)
-            write_image(folder / str(digit) / f"s{i}" / "canvas.png", np.zeros((30, 40), np.uint8))
-            if strokes and digit in strokes:
-                wobbled = [s + i for s in strokes[digit]]  # each drawing a little different
-                (folder / str(digit) / f"s{i}" / "strokes.json").write_text(
-                    stroke_json([PenDigit(str(digit), wobbled)], (400, 300)))
-    return folder
-
-
-def tight_number(path: Path) -> Path:
-    """A saved drawing of 4 1 7 written with touching digits, as the board saves strokes."""
-    four = [np.array([[255.0, 200], [200, 330], [300, 330]]), np.array([[275.0, 260], [275, 400]])]
-    one = [np.array([[310.0, 200], [310, 400]])]
-    seven = [np.array([[315.0, 200], [415, 200], [355, 400]])]
-    digits = [PenDigit("4", four), PenDigit("1", one), PenDigit("7", seven)]
-    path.write_text(stroke_json(digits, canvas_size=(800, 600)))
-    return path
 
 
 # ---------------------------------------------------------------- command lines
