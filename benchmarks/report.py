@@ -281,9 +281,11 @@ def page(card: dict, path: Path, benchmarks: list[dict]) -> str:
     lines = ["# Results", "",
              "Written by `python benchmarks/report.py` from the shipped model's card and the benchmarks in "
              "`docs/results/`: edit those, not this page. Each figure carries the date it was measured and the "
-             "command that gives it, run from the repository root. `runs/split3/best.keras` is the shipped "
-             "recipe trained without pendigits writers 25–30, whose digits (`runs/pendigits-holdout.tra`) then "
-             "measure handwriting the model never saw; [evaluation.md](evaluation.md) says how to make both.", ""]
+             "command that gives it, run from the repository root. The shipped model was trained without "
+             "pendigits writers 25–30, UNIPEN sites imp and tos and a fifth of the other UNIPEN writers, "
+             "whose digits (`runs/*-holdout*.tra`, written by `benchmarks/split_pendigits.py` and "
+             "`split_unipen.py`) then measure handwriting it never saw; [evaluation.md](evaluation.md) says "
+             "how.", ""]
     lines += shipped(card, path)
     for section, entries in sections:
         lines += section(entries) if entries else []
