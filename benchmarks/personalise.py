@@ -102,7 +102,7 @@ def main(pen_file, model, per_digit, only, steps, seed, as_json):
             started = time.perf_counter()
             card = personalise(model, load_drawings(Path(folder) / "drawn"), out,
                                replay, test=(mnist.x_test, mnist.y_test), steps=steps,
-                               progress=lambda _: None)
+                               echo=lambda _: None)
             seconds = time.perf_counter() - started
             after = read_back(Recognizer.load(out), others, seed)
         rows.append({"writer": writer, "taught": card["drawings_used"], "others": len(others),

@@ -178,3 +178,24 @@ def test_a_teach_stopped_while_it_installs_leaves_the_old_unit_whole(tmp_path, t
     assert mine.read_bytes() == old_model and read_card(mine) == old_card  # the old unit, whole
     assert not list(mine.parent.glob("*.partial-*"))
     assert Recognizer.load(mine).read(np.pad(mnist.x_test[0], 20))
+
+
+def test_the_personalise_benchmark_teaches_each_writer_and_reads_their_other_digits(tmp_path, tiny_model):
+    from click.testing import CliRunner
+
+    from benchmarks import personalise as benchmark
+
+    lines = ['.LEXICON "0" "1" "2" "3" "4" "5" "6" "7" "8" "9"', ".HIERARCHY DIGIT", ""]
+    for index, (label, strokes) in enumerate(PEN_DIGITS * 3):  # each digit three times, by one writer
+        lines += [f'.SEGMENT DIGIT {index} ? "{label}"', f".COMMENT {label} w1 {index}"]
+        for stroke in strokes:
+            lines += [".PEN_DOWN", *(f" {x} {y}" for x, y in stroke), ".PEN_UP"]
+    pen_file = tmp_path / "pen.tra"
+    pen_file.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(benchmark.main, [str(pen_file), "--model", str(tiny_model), "--k", "2",
+                                                 "--steps", str(PROGRESS_EVERY), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.strip().splitlines()[-1])
+    [writer] = summary["writers"]
+    assert writer["writer"] == "w1" and writer["taught"] == 6 and writer["others"] == 3
+    assert 0 <= writer["after"] <= 1 and 0 <= writer["mnist_after"] <= 1
