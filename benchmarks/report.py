@@ -249,7 +249,7 @@ def teach(entries: list[dict]) -> list[str]:
     lines = ["## Teaching a personal model", ""]
     for e in entries:
         r = e["result"]
-        lines += [f"`{r['model']}` taught each writer's first {r['k']} drawings of each digit, then read that "
+        lines += [f"`{model_of(e['command'])}` taught each writer's first {r['k']} drawings of each digit, then read that "
                   f"writer's other digits; {e['date']}, `{e['command']}`:", ""]
         lines += table(["writer", "before", "after", "teach", "MNIST test after"],
                        [[w["writer"], pct(w["before"], 1), pct(w["after"], 1), seconds(w["teach_s"]), pct(w["mnist_after"])]
