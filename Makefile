@@ -6,6 +6,8 @@ SUPPORTED := 3.11 3.12 3.13
 CANDIDATES := python3.11 python3.12 python3.13 python3
 VENV := .venv
 STAMP := $(VENV)/.installed
+# pytest processes for `make test` (pytest-xdist); each test file runs whole in one of them
+TEST_WORKERS ?= 2
 
 # Exit status 0 when the interpreter in $$python is one of SUPPORTED.
 IS_SUPPORTED = "$$python" -c 'import sys; sys.exit("%d.%d" % sys.version_info[:2] not in "$(SUPPORTED)".split())' 2>/dev/null
@@ -38,7 +40,7 @@ board: $(STAMP)
 	$(VENV)/bin/python board.py
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 train: $(STAMP)
 	$(VENV)/bin/python train.py
