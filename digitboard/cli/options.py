@@ -63,10 +63,12 @@ class ExistingPath(click.Path):
         super().__init__(exists=True, **kwargs)
 
     def convert(self, value, param, ctx):
+        sort = "file" if not self.dir_okay else "folder" if not self.file_okay else "file or folder"
+        named = f"{param.opts[0]} {value}" if isinstance(param, click.Option) else str(value)
         if not os.path.exists(value):
-            sort = "file" if not self.dir_okay else "folder" if not self.file_okay else "file or folder"
-            named = f"{param.opts[0]} {value}" if isinstance(param, click.Option) else str(value)
             raise UserError(f"{named}: no such {sort}")
+        if not (os.path.isfile(value) or os.path.isdir(value)):  # a device or a pipe: nothing to read whole
+            raise UserError(f"{named}: not a {sort} (a device or a pipe)")
         return super().convert(value, param, ctx)
 
     def fail(self, message, param=None, ctx=None):

@@ -127,6 +127,7 @@ def test_malformed_unipen_names_the_line(tmp_path, tiny_model, text, line):
     (["mnist", "--model", "missing.keras"], "no model at missing.keras"),
     (["strokes", "no-such-file.tra"], "no-such-file.tra: no such file"),
     (["images", "no-such-folder"], "no-such-folder: no such folder"),
+    (["strokes", "/dev/null"], "/dev/null: not a file (a device or a pipe)"),
 ])
 def test_user_errors_are_one_line(tmp_path, args, message):
     assert_one_line_error(CliRunner().invoke(evaluate.cli, args), message)

@@ -522,6 +522,8 @@ BAD_INPUTS = {
     "init-from not a model": (_not_a_model, "--init-from: not a Keras model: "),
     "extra missing": (lambda tmp, mcf, _: ["--data", mcf(), "--extra", tmp / "no"],
                       "inputs/no: no such file or folder"),
+    "extra a device": (lambda tmp, mcf, _: ["--data", mcf(), "--extra", "/dev/null"],
+                       "--extra /dev/null: not a file or folder (a device or a pipe)"),
     "extra unknown class": (_extra_unknown_class, "classes ['4'] are not among"),
     "extra bad UNIPEN": (_extra_bad_unipen, "ends inside a stroke"),
     "extra other image size": (_extra_other_size, "images are (28, 28), but the data's are (16, 16)"),
