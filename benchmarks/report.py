@@ -235,11 +235,12 @@ def speed(entries: list[dict]) -> list[str]:
                          f"work {r['work_ms_max']} ms; "
                          f"{r['frames']:,} frames, {r['reads']:,} readings in {seconds(r['seconds'])}", *when(e)])
         else:
-            rows.append(["the board, drawing with live reading", model, f"{r['fps_mean']} fps mean, frame p99 "
+            inside = ", Look inside open" if "--inside" in e["command"].split() else ""
+            rows.append([f"the board, drawing with live reading{inside}", model, f"{r['fps_mean']} fps mean, frame p99 "
                          f"{r['frame_ms_p99']} ms" + (f" (slowest {r['frame_ms_max']} ms)" if "frame_ms_max" in r else "")
                          + f", a reading p50 {r['read_ms_p50']} ms", *when(e)])
             if r.get("first_reading_s") is not None:
-                rows.append(["the board, from its process's start", model, f"first frame {r.get('first_frame_s')} s, "
+                rows.append([f"the board, from its process's start{inside}", model, f"first frame {r.get('first_frame_s')} s, "
                              f"first reading {r['first_reading_s']} s; peak memory {r.get('peak_rss_mb')} MB resident",
                              *when(e)])
     return ["## Speed", ""] + table(["what", "model", "figure", "date", "command"], rows) + notes(entries)
