@@ -44,8 +44,7 @@ class Reading:
            mark: bool | None = None) -> "Reading":
         """The reading the probabilities give: the likeliest digit and how likely it is, or
         none (`mark`) when "not a digit" (the 11th class, in models that have it) outweighs
-        it by MARK_COST (is_mark), or when the strokes were found to be one mark that is
-        none."""
+        it by MARK_COST (is_mark), or (`mark`) as the grouping of strokes decided."""
         if is_mark(probs) if mark is None else mark:
             return cls(None, float(probs[10]) if len(probs) > 10 else 1.0, tuple(int(v) for v in box), probs,
                        image, tuple(strokes))
@@ -66,15 +65,15 @@ def digit_score(probs: np.ndarray) -> float:
     return float(np.log(probs[:10].max() + 1e-9))
 
 
-def mark_score(probs: np.ndarray) -> float:
+def mark_score(probs: np.ndarray, cost: float = MARK_COST) -> float:
     """What a piece of ink is worth as a mark that is no digit: the log of how likely that is,
-    less MARK_COST (-inf for models that cannot say)."""
-    return float(np.log(probs[10] + 1e-9)) - MARK_COST if len(probs) > 10 else -np.inf
+    less `cost` (-inf for models that cannot say)."""
+    return float(np.log(probs[10] + 1e-9)) - cost if len(probs) > 10 else -np.inf
 
 
-def is_mark(probs: np.ndarray) -> bool:
+def is_mark(probs: np.ndarray, cost: float = MARK_COST) -> bool:
     """Whether the models read a piece of ink as no digit (mark_score beats digit_score)."""
-    return mark_score(probs) > digit_score(probs)
+    return mark_score(probs, cost) > digit_score(probs)
 
 
 def union(a: tuple, b: tuple) -> tuple:

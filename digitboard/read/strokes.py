@@ -23,13 +23,17 @@ import numpy as np
 
 from ..common.errors import UserError
 from .image import INK_THRESHOLD, SPECK_FRACTION, normalize_digit
-from .reading import Classify, Reading, digit_score, fitted_model, mark_score, union
+from .reading import Classify, Reading, digit_score, fitted_model, is_mark, mark_score, union
 
 MAX_STROKES = 4            # strokes in one digit at most (pen digits have 1–3)
 MAX_ASPECT = 1.3           # width over height beyond which a piece is unlikely to be one digit
 FRAGMENT = 0.5             # a piece shorter than this share of the digit height is a fragment
 FRAGMENT_PENALTY = 4.0     # log-score cost of reading a fragment as a digit of its own
-CLASSIFIER_WEIGHT = 1.0    # how much the classifier's confidence counts against the boundary model
+CLASSIFIER_WEIGHT = 4.0    # how much the classifier's log-probabilities count against the boundary model's
+# With strokes, ink is read as no digit where the models find that e^STROKE_MARK_COST (1.9)
+# times likelier than its likeliest digit: together the two models are surer than either
+# (reading.MARK_COST is the canvas's); in the grouping a mark pays 4 × 0.625 = 2.5.
+STROKE_MARK_COST = 0.625
 UNLIKELY = -7.0            # log-probability below which a run of strokes is not tried as one digit
 MARK_STROKES = 12          # strokes in one mark that is no digit at most (a letter, hatching, a star)
 MIN_DIGIT_PATH = 3.0       # px: pen paths shorter than this and than the pen is wide are a dot, no digit
@@ -276,6 +280,11 @@ def simplify(stroke: np.ndarray, tolerance: float) -> np.ndarray:
     return cv2.approxPolyDP(stroke.astype(np.float32)[:, None, :], tolerance, False)[:, 0, :].astype(np.float64)
 
 
+def as_mark(probs: np.ndarray) -> float:
+    """What a run of strokes is worth in the grouping as one mark that is no digit."""
+    return CLASSIFIER_WEIGHT * mark_score(probs, STROKE_MARK_COST)
+
+
 def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.0,
                   canvas_shape: tuple[int, int] | None = None) -> list[Reading]:
     """The digits among `strokes` (checked, in drawing order), left to right; each reading's
@@ -339,7 +348,7 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.
     bound = shape
     if len(read[leading[0]][1]) > 10:  # a model that can say "not a digit": runs may be marks too,
         runs = sorted(runs + _mark_runs(box_of, height, set(runs)))
-        bound = {run: max(shape.get(run, -np.inf), mark_score(np.ones(11))) for run in runs}  # ≤ -MARK_COST
+        bound = {run: max(shape.get(run, -np.inf), as_mark(np.ones(11))) for run in runs}  # a mark's best
     forward, after = _forward(runs, bound, link), _backward(runs, bound, link, n)
 
     def as_digit(run):  # a dot, the pen put down and lifted, is no digit however it reads
@@ -348,7 +357,7 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.
         return shape[run] + CLASSIFIER_WEIGHT * digit_score(read[run][1])
 
     def full_score(run):
-        return max(as_digit(run), CLASSIFIER_WEIGHT * mark_score(read[run][1]))
+        return max(as_digit(run), as_mark(read[run][1]))
 
     bar = sum(map(full_score, leading)) + sum(link(a, b[0]) for a, b in zip(leading, leading[1:]))
     contenders = [run for run in runs if run not in read and run in forward
@@ -364,7 +373,7 @@ def group_strokes(strokes: list[np.ndarray], classify: Classify, pen: float = 0.
         their_strokes = [[strokes[k] for k in g[0]] for g in changed]
         redrawn = np.stack([render_strokes(digit) for digit in their_strokes])
         for g, image, p in zip(changed, redrawn, classify(redrawn, their_strokes)):
-            g[1], g[2], g[3] = image, p, None
+            g[1], g[2], g[3] = image, p, is_mark(p, STROKE_MARK_COST)
     found = sorted(((_around(boxes[g[0]]), g) for g in groups), key=lambda found: found[0][0] + found[0][2])
     return [Reading.of(probs, ink_box(box, pen / 2, canvas_shape), image, tuple(members), mark)
             for box, (members, image, probs, mark) in found]

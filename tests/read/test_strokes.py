@@ -175,6 +175,15 @@ class TestNotADigit:
         table = {self.key(strokes[0]): 10, self.key(strokes[1]): 1, self.key(*strokes): 4}
         assert [(r.digit, r.strokes) for r in self.read(strokes, table)] == [(4, (0, 1))]
 
+    def test_an_open_four_whose_stem_stands_apart_is_one_four(self):
+        """An L, then a stem a little to its right (UNIPEN writers' open 4): the boundary model
+        gives 2.3 log-odds that the stem starts a new digit, the L alone is surely no digit,
+        and the whole surely a 4; the models' reading outweighs the boundary model's."""
+        l_stroke = np.array([[356.0, 167], [356, 300], [568, 308]])
+        stem = np.array([[585.0, 150], [585, 450]])
+        table = {self.key(l_stroke): 10, self.key(stem): 1, self.key(l_stroke, stem): 4}
+        assert [(r.digit, r.strokes) for r in self.read([l_stroke, stem], table)] == [(4, (0, 1))]
+
     def test_a_five_with_its_cap_and_a_zero_in_two_arcs_stay_whole(self):
         for digit, label in ((FIVE, 5), (ZERO_IN_TWO_ARCS, 0)):
             _, strokes = write(digit)
