@@ -21,10 +21,9 @@ Classify = Callable[..., np.ndarray]
 FITTED = Path(__file__).with_name("fitted.json")
 UNSURE_BELOW = 0.6  # a reading less sure than this is shown as unsure ("?")
 NOT_A_DIGIT = "not a digit"  # the class after the ten digits, in models that have it
-# Calling ink "not a digit" costs this much log-probability: it is so only where the models
-# find that e^MARK_COST (7.4) times likelier than its likeliest digit. Most ink a person
-# writes on the board is digits; and when strokes are grouped, a group the models read as
-# no digit (a 4's L alone) is worth less than one they read as a digit (the whole 4).
+# Calling ink "not a digit" costs this much log-probability: from the canvas alone it is so
+# only where the models find that e^MARK_COST (7.4) times likelier than its likeliest digit.
+# Most ink a person writes on the board is digits. (With strokes: strokes.STROKE_MARK_COST.)
 MARK_COST = 2.0
 
 
