@@ -16,7 +16,7 @@ from ..common.errors import UserError
 from ..common.paths import ROOT
 from ..read.image import SIDE
 from ..read.recognizer import Recognizer
-from ..data.pen import brush_for, draw_strokes, fit_strokes, PenDigit
+from ..data.pen import MAX_COORDINATE, brush_for, draw_strokes, fit_strokes, PenDigit
 from ..data.images import as_model_input
 
 
@@ -235,7 +235,7 @@ def _mark_problem(mark: Mark) -> str:
     """What makes a mark unreadable ("" when nothing does)."""
     if not mark.strokes:
         return "no strokes"
-    if not all(np.isfinite(s).all() and np.abs(s).max() <= 1e6 for s in mark.strokes):
+    if not all(np.isfinite(s).all() and np.abs(s).max() <= MAX_COORDINATE for s in mark.strokes):
         return "NaN, infinite or far-off points (beyond 1e6 px)"
     if min(mark.canvas_size) <= 0 or mark.pen < 1:
         return f"a canvas of {mark.canvas_size} and a pen of {mark.pen} px"

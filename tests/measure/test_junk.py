@@ -177,6 +177,7 @@ def test_junk_command_reads_the_committed_set_by_default(tmp_path, fake_recogniz
     ({"kind": RING, "label": "", "strokes": [[[1, 2], [3, 4]]]}, "mark 0 has a ring around a digit without"),
     ({"kind": "dot", "pen": 0, "strokes": [[[1, 2]]]}, "mark 0 has a canvas of (960, 600) and a pen of 0 px"),
     ({"kind": "dot", "strokes": []}, "mark 0 has no strokes"),
+    ({"kind": "dot", "strokes": [[[1, 2], [3, 1e7]]]}, "mark 0 has NaN, infinite or far-off points"),
     ({"kind": "dot", "strokes": [[[1, 2, 3]]]}, "not stroke JSON"),
 ])
 def test_a_broken_junk_file_is_one_line(tmp_path, fake_recognizer, item, message):
